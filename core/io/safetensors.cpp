@@ -1,0 +1,152 @@
+#include "core/io/safetensors.h"
+
+#include <cstring>
+#include <set>
+
+#include <ATen/ATen.h>
+#include <nlohmann/json.hpp>
+
+#include "core/util/atomic_file.h"
+#include "core/util/error.h"
+
+namespace supersam::io {
+
+namespace {
+
+struct DtypeInfo {
+  const char* name;
+  at::ScalarType type;
+};
+
+constexpr DtypeInfo kDtypes[] = {
+    {"F64", at::kDouble}, {"F32", at::kFloat}, {"F16", at::kHalf}, {"BF16", at::kBFloat16}, {"I64", at::kLong},
+    {"I32", at::kInt},    {"I16", at::kShort}, {"I8", at::kChar},  {"U8", at::kByte},       {"BOOL", at::kBool},
+};
+
+at::ScalarType dtypeFromName(const std::string& name, const std::string& file, const std::string& tensor) {
+  for (const auto& d : kDtypes)
+    if (name == d.name) return d.type;
+  throw util::Error("safetensors '" + file + "': tensor '" + tensor + "' has unsupported dtype '" + name + "'");
+}
+
+const char* dtypeName(at::ScalarType t, const std::string& tensor) {
+  for (const auto& d : kDtypes)
+    if (t == d.type) return d.name;
+  throw util::Error("safetensors: tensor '" + tensor + "' has a dtype safetensors cannot store (" +
+                    std::string(c10::toString(t)) + ")");
+}
+
+}  // namespace
+
+const at::Tensor* SafetensorsFile::find(const std::string& name) const {
+  for (const auto& [k, v] : tensors)
+    if (k == name) return &v;
+  return nullptr;
+}
+
+const at::Tensor& SafetensorsFile::at(const std::string& name) const {
+  if (const at::Tensor* t = find(name)) return *t;
+  throw util::Error("'" + path + "' has no tensor named '" + name + "'");
+}
+
+SafetensorsFile parseSafetensors(const std::string& bytes, const std::string& file) {
+  if (bytes.size() < 8) throw util::Error("safetensors '" + file + "': file too short (" +
+                                          std::to_string(bytes.size()) + " bytes, expected at least 8)");
+  uint64_t headerSize = 0;
+  for (int i = 7; i >= 0; --i) headerSize = (headerSize << 8) | static_cast<unsigned char>(bytes[i]);
+  if (headerSize > bytes.size() - 8) {
+    throw util::Error("safetensors '" + file + "': header claims " + std::to_string(headerSize) +
+                      " bytes but the file has only " + std::to_string(bytes.size() - 8) + " after it (truncated?)");
+  }
+  nlohmann::json header;
+  try {
+    header = nlohmann::json::parse(bytes.begin() + 8, bytes.begin() + 8 + static_cast<long>(headerSize));
+  } catch (const std::exception& e) {
+    throw util::Error("safetensors '" + file + "': header is not valid JSON: " + e.what());
+  }
+  if (!header.is_object()) throw util::Error("safetensors '" + file + "': header is not a JSON object");
+
+  SafetensorsFile out;
+  out.path = file;
+  const size_t dataStart = 8 + headerSize;
+  const size_t dataSize = bytes.size() - dataStart;
+  for (auto it = header.begin(); it != header.end(); ++it) {
+    const std::string& name = it.key();
+    if (name == "__metadata__") {
+      if (!it->is_object()) throw util::Error("safetensors '" + file + "': __metadata__ is not an object");
+      for (auto m = it->begin(); m != it->end(); ++m) {
+        if (!m->is_string())
+          throw util::Error("safetensors '" + file + "': metadata '" + m.key() + "' is not a string");
+        out.metadata[m.key()] = m->get<std::string>();
+      }
+      continue;
+    }
+    const auto& info = *it;
+    try {
+      at::ScalarType type = dtypeFromName(info.at("dtype").get<std::string>(), file, name);
+      std::vector<int64_t> shape = info.at("shape").get<std::vector<int64_t>>();
+      auto offsets = info.at("data_offsets").get<std::vector<uint64_t>>();
+      if (offsets.size() != 2 || offsets[0] > offsets[1] || offsets[1] > dataSize) {
+        throw util::Error("safetensors '" + file + "': tensor '" + name + "' has data offsets outside the file (" +
+                          std::to_string(dataSize) + " data bytes; truncated?)");
+      }
+      int64_t numel = 1;
+      for (int64_t s : shape) {
+        if (s < 0) throw util::Error("safetensors '" + file + "': tensor '" + name + "' has a negative dimension");
+        numel *= s;
+      }
+      const uint64_t expected = static_cast<uint64_t>(numel) * c10::elementSize(type);
+      if (offsets[1] - offsets[0] != expected) {
+        throw util::Error("safetensors '" + file + "': tensor '" + name + "' holds " +
+                          std::to_string(offsets[1] - offsets[0]) + " bytes but its shape and dtype need " +
+                          std::to_string(expected));
+      }
+      at::Tensor t = at::empty(shape, at::TensorOptions().dtype(type));
+      if (expected) std::memcpy(t.data_ptr(), bytes.data() + dataStart + offsets[0], expected);
+      out.tensors.emplace_back(name, t);
+    } catch (const nlohmann::json::exception& e) {
+      throw util::Error("safetensors '" + file + "': entry for tensor '" + name + "' is malformed: " + e.what());
+    }
+  }
+  return out;
+}
+
+SafetensorsFile loadSafetensors(const std::string& path) { return parseSafetensors(util::readFileBytes(path), path); }
+
+std::string serializeSafetensors(const std::vector<std::pair<std::string, at::Tensor>>& tensors,
+                                 const std::map<std::string, std::string>& metadata) {
+  std::vector<std::pair<std::string, at::Tensor>> sorted = tensors;
+  std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::set<std::string> seen;
+  nlohmann::json header = nlohmann::json::object();
+  if (!metadata.empty()) header["__metadata__"] = metadata;
+  uint64_t offset = 0;
+  std::vector<at::Tensor> cpu;
+  for (auto& [name, t] : sorted) {
+    if (!seen.insert(name).second) throw util::Error("safetensors: duplicate tensor name '" + name + "'");
+    if (name == "__metadata__") throw util::Error("safetensors: '__metadata__' cannot name a tensor");
+    at::Tensor c = t.detach().to(at::kCPU).contiguous();
+    const uint64_t n = c.numel() * c.element_size();
+    header[name] = {{"dtype", dtypeName(c.scalar_type(), name)},
+                    {"shape", c.sizes().vec()},
+                    {"data_offsets", {offset, offset + n}}};
+    offset += n;
+    cpu.push_back(c);
+  }
+  std::string head = header.dump();
+  while ((8 + head.size()) % 8 != 0) head.push_back(' ');  // align the data to 8 bytes, as the format suggests
+  std::string out;
+  out.reserve(8 + head.size() + offset);
+  uint64_t hs = head.size();
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((hs >> (8 * i)) & 0xff));
+  out += head;
+  for (const auto& c : cpu) out.append(static_cast<const char*>(c.data_ptr()), c.numel() * c.element_size());
+  return out;
+}
+
+void saveSafetensors(const std::string& path, const std::vector<std::pair<std::string, at::Tensor>>& tensors,
+                     const std::map<std::string, std::string>& metadata) {
+  util::writeFileAtomic(path, serializeSafetensors(tensors, metadata));
+}
+
+}  // namespace supersam::io

@@ -1,0 +1,70 @@
+#include "core/io/safetensors.h"
+
+#include <filesystem>
+#include <fstream>
+
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+#include "core/util/atomic_file.h"
+#include "core/util/error.h"
+#include "tests/common/test_paths.h"
+
+using namespace supersam;
+
+TEST(Safetensors, RoundTripKeepsValuesDtypesAndMetadata) {
+  std::string dir = test::tempDir("safetensors_roundtrip");
+  std::vector<std::pair<std::string, at::Tensor>> tensors = {
+      {"b.weight", at::randn({3, 4})},
+      {"a.half", at::randn({5}).to(at::kHalf)},
+      {"c.ids", at::arange(7, at::kLong)},
+      {"d.mask", at::rand({2, 2}) > 0.5},
+      {"e.empty", at::empty({0, 3})},
+  };
+  std::string path = dir + "/x.safetensors";
+  io::saveSafetensors(path, tensors, {{"arch", "{\"k\":1}"}});
+  auto f = io::loadSafetensors(path);
+  ASSERT_EQ(f.tensors.size(), tensors.size());
+  EXPECT_EQ(f.metadata.at("arch"), "{\"k\":1}");
+  for (const auto& [name, t] : tensors) {
+    const at::Tensor& r = f.at(name);
+    EXPECT_EQ(r.scalar_type(), t.scalar_type()) << name;
+    EXPECT_TRUE(r.equal(t)) << name;
+  }
+  EXPECT_EQ(f.tensors.front().first, "a.half");  // written sorted by name
+}
+
+TEST(Safetensors, ReadsReferenceFixture) {
+  auto f = io::loadSafetensors(test::fixturesDir() + "/tiny/inputs.safetensors");
+  const at::Tensor& img = f.at("image_hwc_u8");
+  EXPECT_EQ(img.scalar_type(), at::kByte);
+  EXPECT_EQ(img.sizes(), (at::IntArrayRef{100, 150, 3}));
+}
+
+TEST(Safetensors, TruncatedFileIsRejectedWithItsName) {
+  std::string dir = test::tempDir("safetensors_truncated");
+  std::string bytes = io::serializeSafetensors({{"w", at::randn({64})}});
+  std::string path = dir + "/cut.safetensors";
+  util::writeFileAtomic(path, bytes.substr(0, bytes.size() - 10));
+  try {
+    io::loadSafetensors(path);
+    FAIL() << "expected an error";
+  } catch (const util::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("cut.safetensors"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("'w'"), std::string::npos) << e.what();
+  }
+  util::writeFileAtomic(path, bytes.substr(0, 4));
+  EXPECT_THROW(io::loadSafetensors(path), util::Error);
+}
+
+TEST(Safetensors, MissingTensorNamesFileAndTensor) {
+  std::string dir = test::tempDir("safetensors_missing");
+  io::saveSafetensors(dir + "/m.safetensors", {{"x", at::ones({1})}});
+  auto f = io::loadSafetensors(dir + "/m.safetensors");
+  try {
+    f.at("y");
+    FAIL();
+  } catch (const util::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("'y'"), std::string::npos);
+  }
+}
