@@ -1,0 +1,45 @@
+#include "core/model/common.h"
+
+#include <ATen/ATen.h>
+#include <c10/core/GradMode.h>
+
+namespace supersam::model {
+
+bool inplaceAllowed() { return !c10::GradMode::is_enabled(); }
+
+MLPBlockImpl::MLPBlockImpl(int64_t embeddingDim, int64_t mlpDim, Activation act) : m_mlpDim(mlpDim), m_act(act) {
+  lin1 = register_module("lin1", torch::nn::Linear(embeddingDim, mlpDim));
+  lin2 = register_module("lin2", torch::nn::Linear(mlpDim, embeddingDim));
+}
+
+at::Tensor MLPBlockImpl::forward(const at::Tensor& x, int64_t width) {
+  TORCH_CHECK(width <= m_mlpDim, "MLPBlock: width ", width, " exceeds the hidden size ", m_mlpDim);
+  const bool full = width < 0 || width == m_mlpDim;
+  const at::Tensor& w1 = lin1->weight;
+  const at::Tensor& b1 = lin1->bias;
+  const at::Tensor& w2 = lin2->weight;
+  at::Tensor h = full ? at::linear(x, w1, b1) : at::linear(x, w1.narrow(0, 0, width), b1.narrow(0, 0, width));
+  const bool inplace = inplaceAllowed();
+  if (m_act == Activation::Gelu) {
+    h = inplace ? at::gelu_(h) : at::gelu(h);
+  } else {
+    h = inplace ? at::relu_(h) : at::relu(h);
+  }
+  return full ? at::linear(h, w2, lin2->bias) : at::linear(h, w2.narrow(1, 0, width), lin2->bias);
+}
+
+LayerNorm2dImpl::LayerNorm2dImpl(int64_t channels, double eps) : m_eps(eps) {
+  weight = register_parameter("weight", at::ones({channels}));
+  bias = register_parameter("bias", at::zeros({channels}));
+}
+
+at::Tensor LayerNorm2dImpl::forward(const at::Tensor& x) {
+  // Same arithmetic as SAM: mean and biased variance over C, then scale and shift.
+  at::Tensor u = x.mean(1, /*keepdim=*/true);
+  at::Tensor d = x - u;
+  at::Tensor s = d.pow(2).mean(1, true);
+  at::Tensor y = d / at::sqrt(s + m_eps);
+  return weight.view({-1, 1, 1}) * y + bias.view({-1, 1, 1});
+}
+
+}  // namespace supersam::model

@@ -1,0 +1,201 @@
+#include "core/model/image_encoder.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <ATen/ATen.h>
+
+namespace supersam::model {
+
+namespace {
+
+// Score-matrix elements processed at once in global attention: bounds memory (a whole ViT-B global block would be
+// 12 x 4096 x 4096 floats = 800 MB) and keeps each chunk closer to cache.
+constexpr int64_t kScoreBudget = 4 << 20;
+
+// Relative-position embeddings for every (query, key) pair along one axis: [size, size, head_dim], from a table
+// [2*size-1, head_dim] indexed by q - k + size - 1 (SAM's get_rel_pos with equal query and key sizes).
+at::Tensor relPosTable(int64_t size, const at::Tensor& relPos) {
+  TORCH_CHECK(relPos.size(0) == 2 * size - 1, "relative position table has ", relPos.size(0), " rows, expected ",
+              2 * size - 1);
+  at::Tensor coords = at::arange(size, at::TensorOptions().dtype(at::kLong).device(relPos.device()));
+  at::Tensor idx = coords.unsqueeze(1) - coords.unsqueeze(0) + (size - 1);
+  return relPos.index_select(0, idx.flatten()).view({size, size, relPos.size(1)});
+}
+
+// [B, H, W, C] -> ([B * nWin, ws, ws, C], padded H, W). Pads bottom/right with zeros as SAM does.
+at::Tensor windowPartition(const at::Tensor& x, int64_t ws, int64_t* hp, int64_t* wp) {
+  const int64_t B = x.size(0), H = x.size(1), W = x.size(2), C = x.size(3);
+  const int64_t padH = (ws - H % ws) % ws, padW = (ws - W % ws) % ws;
+  at::Tensor t = x;
+  if (padH > 0 || padW > 0) t = at::constant_pad_nd(x, {0, 0, 0, padW, 0, padH}, 0.0);
+  *hp = H + padH;
+  *wp = W + padW;
+  return t.view({B, *hp / ws, ws, *wp / ws, ws, C}).permute({0, 1, 3, 2, 4, 5}).reshape({-1, ws, ws, C});
+}
+
+// Inverse of windowPartition, cropping the padding: -> [B, H, W, C] contiguous.
+at::Tensor windowUnpartition(const at::Tensor& windows, int64_t ws, int64_t hp, int64_t wp, int64_t H, int64_t W) {
+  const int64_t C = windows.size(3);
+  const int64_t B = windows.size(0) / (hp * wp / ws / ws);
+  at::Tensor x = windows.view({B, hp / ws, wp / ws, ws, ws, C}).permute({0, 1, 3, 2, 4, 5}).reshape({B, hp, wp, C});
+  if (hp > H || wp > W) x = x.narrow(1, 0, H).narrow(2, 0, W).contiguous();
+  return x;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------------------------
+PatchEmbedImpl::PatchEmbedImpl(int64_t patchSize, int64_t inChans, int64_t embedDim) {
+  proj = register_module(
+      "proj", torch::nn::Conv2d(torch::nn::Conv2dOptions(inChans, embedDim, patchSize).stride(patchSize)));
+}
+
+at::Tensor PatchEmbedImpl::forward(const at::Tensor& x) { return proj->forward(x).permute({0, 2, 3, 1}); }
+
+// ---------------------------------------------------------------------------------------------------------------
+EncoderAttentionImpl::EncoderAttentionImpl(int64_t dim, int64_t numHeads, std::array<int64_t, 2> inputSize)
+    : m_numHeads(numHeads) {
+  TORCH_CHECK(dim % numHeads == 0, "EncoderAttention: ", numHeads, " heads do not divide width ", dim);
+  const int64_t headDim = dim / numHeads;
+  qkv = register_module("qkv", torch::nn::Linear(torch::nn::LinearOptions(dim, 3 * dim).bias(true)));
+  proj = register_module("proj", torch::nn::Linear(dim, dim));
+  rel_pos_h = register_parameter("rel_pos_h", at::zeros({2 * inputSize[0] - 1, headDim}));
+  rel_pos_w = register_parameter("rel_pos_w", at::zeros({2 * inputSize[1] - 1, headDim}));
+}
+
+at::Tensor EncoderAttentionImpl::forward(const at::Tensor& x) {
+  const int64_t B = x.size(0), H = x.size(1), W = x.size(2), C = x.size(3);
+  const int64_t N = H * W, nh = m_numHeads, hd = C / nh, BH = B * nh;
+  const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
+
+  // [B, H, W, 3C] -> [3, B*nh, N, hd]: one copy, after which q, k, v are contiguous per (batch, head).
+  at::Tensor qkvOut = at::linear(x, qkv->weight, qkv->bias);
+  at::Tensor packed = qkvOut.view({B, N, 3, nh, hd}).permute({2, 0, 3, 1, 4}).reshape({3, BH, N, hd});
+  at::Tensor q = packed[0], k = packed[1], v = packed[2];
+
+  // Decomposed relative positions from the unscaled queries: relH[b, y, x, ky] = q[b, y, x] . Rh[y, ky],
+  // relW[b, y, x, kx] = q[b, y, x] . Rw[x, kx].
+  at::Tensor Rh = relPosTable(H, rel_pos_h);  // [H, H, hd]
+  at::Tensor Rw = relPosTable(W, rel_pos_w);  // [W, W, hd]
+  at::Tensor qg = q.view({BH, H, W, hd});
+  at::Tensor relH = at::bmm(qg.permute({1, 0, 2, 3}).reshape({H, BH * W, hd}), Rh.transpose(1, 2))
+                        .view({H, BH, W, H})
+                        .permute({1, 0, 2, 3})
+                        .contiguous();  // [BH, H, W, kh]
+  at::Tensor relW = at::bmm(qg.permute({2, 0, 1, 3}).reshape({W, BH * H, hd}), Rw.transpose(1, 2))
+                        .view({W, BH, H, W})
+                        .permute({1, 2, 0, 3})
+                        .contiguous();  // [BH, H, W, kw]
+
+  at::Tensor out;
+  if (!inplaceAllowed()) {
+    // Autograd path: plain out-of-place ops, whole score matrix at once.
+    at::Tensor s = at::bmm(q * scale, k.transpose(1, 2));
+    s = (s.view({BH, H, W, H, W}) + relH.unsqueeze(-1) + relW.unsqueeze(-2)).view({BH, N, N});
+    out = at::bmm(at::softmax(s, -1), v);
+  } else {
+    q.mul_(scale);  // q is our own temporary; (q*scale) @ k^T as SAM computes it
+    out = at::empty({BH, N, hd}, x.options());
+    int64_t batchChunk = 1, rowChunk = H;
+    if (N * N <= kScoreBudget) {
+      batchChunk = std::max<int64_t>(1, kScoreBudget / (N * N));
+    } else {
+      rowChunk = std::max<int64_t>(1, kScoreBudget / (W * N));
+    }
+    at::Tensor kT = k.transpose(1, 2);
+    for (int64_t b0 = 0; b0 < BH; b0 += batchChunk) {
+      const int64_t nb = std::min(batchChunk, BH - b0);
+      for (int64_t r0 = 0; r0 < H; r0 += rowChunk) {
+        const int64_t nr = std::min(rowChunk, H - r0);
+        at::Tensor s = at::bmm(q.narrow(0, b0, nb).narrow(1, r0 * W, nr * W), kT.narrow(0, b0, nb));
+        s.view({nb, nr, W, H, W})
+            .add_(relH.narrow(0, b0, nb).narrow(1, r0, nr).unsqueeze(-1))
+            .add_(relW.narrow(0, b0, nb).narrow(1, r0, nr).unsqueeze(-2));
+        at::_softmax_out(s, s, -1, false);
+        at::Tensor dst = out.narrow(0, b0, nb).narrow(1, r0 * W, nr * W);
+        if (dst.is_contiguous()) {
+          at::bmm_out(dst, s, v.narrow(0, b0, nb));
+        } else {
+          dst.copy_(at::bmm(s, v.narrow(0, b0, nb)));
+        }
+      }
+    }
+  }
+  // [B*nh, N, hd] -> [B, H, W, nh*hd]
+  at::Tensor merged = out.view({B, nh, H, W, hd}).permute({0, 2, 3, 1, 4}).reshape({B, H, W, C});
+  return at::linear(merged, proj->weight, proj->bias);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+BlockImpl::BlockImpl(int64_t dim, int64_t numHeads, int64_t mlpDim, int64_t windowSize, int64_t tokensPerSide)
+    : m_windowSize(windowSize) {
+  norm1 = register_module("norm1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim}).eps(1e-6)));
+  const int64_t side = windowSize == 0 ? tokensPerSide : windowSize;
+  attn = register_module("attn", EncoderAttention(dim, numHeads, std::array<int64_t, 2>{side, side}));
+  norm2 = register_module("norm2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim}).eps(1e-6)));
+  mlp = register_module("mlp", MLPBlock(dim, mlpDim, Activation::Gelu));
+}
+
+at::Tensor BlockImpl::attentionResidual(const at::Tensor& x) {
+  const int64_t H = x.size(1), W = x.size(2);
+  at::Tensor y = norm1->forward(x);
+  if (m_windowSize > 0) {
+    int64_t hp = 0, wp = 0;
+    y = windowPartition(y, m_windowSize, &hp, &wp);
+    y = attn->forward(y);
+    y = windowUnpartition(y, m_windowSize, hp, wp, H, W);
+  } else {
+    y = attn->forward(y);
+  }
+  return x + y;
+}
+
+at::Tensor BlockImpl::forward(const at::Tensor& x, int64_t mlpWidth) {
+  at::Tensor y = attentionResidual(x);
+  at::Tensor m = mlp->forward(norm2->forward(y), mlpWidth);
+  return inplaceAllowed() ? y.add_(m) : y + m;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+ImageEncoderViTImpl::ImageEncoderViTImpl(const SamArch& arch) {
+  arch.validate();
+  const int64_t dim = arch.encoderEmbedDim, side = arch.tokensPerSide();
+  patch_embed = register_module("patch_embed", PatchEmbed(arch.patchSize, 3, dim));
+  pos_embed = register_parameter("pos_embed", at::zeros({1, side, side, dim}));
+  blocks = register_module("blocks", torch::nn::ModuleList());
+  for (int64_t i = 0; i < arch.encoderDepth; ++i) {
+    blocks->push_back(
+        Block(dim, arch.encoderNumHeads, arch.mlpDim(i), arch.isGlobal(i) ? 0 : arch.windowSize, side));
+  }
+  const int64_t out = arch.promptEmbedDim;
+  neck = register_module(
+      "neck", torch::nn::Sequential(torch::nn::Conv2d(torch::nn::Conv2dOptions(dim, out, 1).bias(false)),
+                                    LayerNorm2d(out),
+                                    torch::nn::Conv2d(torch::nn::Conv2dOptions(out, out, 3).padding(1).bias(false)),
+                                    LayerNorm2d(out)));
+}
+
+Block ImageEncoderViTImpl::block(int64_t i) const {
+  return Block(std::dynamic_pointer_cast<BlockImpl>(blocks->ptr(i)));
+}
+
+at::Tensor ImageEncoderViTImpl::embed(const at::Tensor& x) { return patch_embed->forward(x) + pos_embed; }
+
+at::Tensor ImageEncoderViTImpl::forwardBlock(int64_t i, const at::Tensor& x, const BlockChoice& c) {
+  if (!c.kept) return x;
+  return blocks[i]->as<BlockImpl>()->forward(x, c.mlpWidth);
+}
+
+at::Tensor ImageEncoderViTImpl::neckForward(const at::Tensor& x) { return neck->forward(x.permute({0, 3, 1, 2})); }
+
+at::Tensor ImageEncoderViTImpl::forward(const at::Tensor& x, const ElasticConfig* cfg) {
+  const bool elastic = cfg && !cfg->empty();
+  TORCH_CHECK(!elastic || static_cast<int64_t>(cfg->size()) == depth(), "ElasticConfig has ", cfg ? cfg->size() : 0,
+              " entries, the encoder has ", depth(), " blocks");
+  at::Tensor h = embed(x);
+  for (int64_t i = 0; i < depth(); ++i) h = forwardBlock(i, h, elastic ? (*cfg)[i] : BlockChoice{});
+  return neckForward(h);
+}
+
+}  // namespace supersam::model

@@ -1,0 +1,57 @@
+#pragma once
+// SAM's mask decoder (segment_anything/modeling/mask_decoder.py): IoU token + 4 mask tokens run through the two-way
+// transformer with the prompt tokens; the image side is upscaled 4x and dotted with per-token hypernetwork outputs.
+// Thread-safety: read-only in inference.
+
+#include <cstdint>
+#include <utility>
+
+#include <ATen/core/Tensor.h>
+#include <torch/nn/module.h>
+#include <torch/nn/modules/container/modulelist.h>
+#include <torch/nn/modules/container/sequential.h>
+#include <torch/nn/modules/embedding.h>
+#include <torch/nn/pimpl.h>
+
+#include "core/model/transformer.h"
+
+namespace supersam::model {
+
+// Linear layers with ReLU between them (SAM's MLP in mask_decoder.py).
+class MLPImpl : public torch::nn::Module {
+ public:
+  MLPImpl(int64_t inputDim, int64_t hiddenDim, int64_t outputDim, int64_t numLayers, bool sigmoidOutput = false);
+  at::Tensor forward(const at::Tensor& x);  // [..., in] -> [..., out]
+  torch::nn::ModuleList layers{nullptr};
+
+ private:
+  bool m_sigmoid;
+};
+TORCH_MODULE(MLP);
+
+class MaskDecoderImpl : public torch::nn::Module {
+ public:
+  MaskDecoderImpl(int64_t transformerDim, TwoWayTransformer transformer, int64_t numMultimaskOutputs = 3,
+                  int64_t iouHeadDepth = 3, int64_t iouHeadHiddenDim = 256);
+
+  // imageEmbeddings [1 or B, C, h, w], imagePe [1, C, h, w], sparse [B, N, C], dense [B, C, h, w].
+  // Returns masks [B, M, 4h, 4w] (logits) and iou [B, M]; M = numMultimaskOutputs if multimask else 1.
+  std::pair<at::Tensor, at::Tensor> forward(const at::Tensor& imageEmbeddings, const at::Tensor& imagePe,
+                                            const at::Tensor& sparse, const at::Tensor& dense, bool multimask);
+  // All num_mask_tokens masks: [B, 4, 4h, 4w] and iou [B, 4].
+  std::pair<at::Tensor, at::Tensor> predictMasks(const at::Tensor& imageEmbeddings, const at::Tensor& imagePe,
+                                                 const at::Tensor& sparse, const at::Tensor& dense);
+
+  TwoWayTransformer transformer{nullptr};
+  torch::nn::Embedding iou_token{nullptr}, mask_tokens{nullptr};
+  torch::nn::Sequential output_upscaling{nullptr};  // ConvT 2x2/2, LayerNorm2d, GELU, ConvT 2x2/2, GELU
+  torch::nn::ModuleList output_hypernetworks_mlps{nullptr};
+  MLP iou_prediction_head{nullptr};
+
+ private:
+  at::Tensor upscale(const at::Tensor& src);  // [B, C, h, w] -> [B, C/8, 4h, 4w]
+  int64_t m_numMaskTokens;
+};
+TORCH_MODULE(MaskDecoder);
+
+}  // namespace supersam::model

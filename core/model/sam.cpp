@@ -1,0 +1,52 @@
+#include "core/model/sam.h"
+
+#include <ATen/ATen.h>
+
+namespace supersam::model {
+
+SamImpl::SamImpl(const SamArch& arch) : m_arch(arch) {
+  arch.validate();
+  const int64_t side = arch.tokensPerSide();
+  image_encoder = register_module("image_encoder", ImageEncoderViT(arch));
+  prompt_encoder = register_module(
+      "prompt_encoder", PromptEncoder(arch.promptEmbedDim, std::array<int64_t, 2>{side, side},
+                                      std::array<int64_t, 2>{arch.imageSize, arch.imageSize}, arch.maskInChans));
+  mask_decoder = register_module(
+      "mask_decoder",
+      MaskDecoder(arch.promptEmbedDim, TwoWayTransformer(2, arch.promptEmbedDim, arch.decoderNumHeads, arch.decoderMlpDim),
+                  3, 3, arch.iouHeadHiddenDim));
+}
+
+at::Tensor SamImpl::encodeImage(const at::Tensor& x, const ElasticConfig* cfg) { return image_encoder->forward(x, cfg); }
+
+DecoderOutput SamImpl::decode(const at::Tensor& imageEmbedding, const at::Tensor& pointCoords,
+                              const at::Tensor& pointLabels, const at::Tensor& boxes, const at::Tensor& maskInput,
+                              bool multimask) {
+  TORCH_CHECK(pointCoords.defined() || boxes.defined() || maskInput.defined(),
+              "Sam::decode: give at least one of points, box, mask input");
+  auto [sparse, dense] = prompt_encoder->forward(pointCoords, pointLabels, boxes, maskInput);
+  auto [masks, iou] =
+      mask_decoder->forward(imageEmbedding, prompt_encoder->getDensePe(), sparse, dense, multimask);
+  return {masks, iou};
+}
+
+at::Tensor SamImpl::preprocess(const at::Tensor& x) const {
+  auto opts = x.options().dtype(at::kFloat);
+  at::Tensor mean = at::tensor(at::ArrayRef<float>(kPixelMean.data(), 3), opts.device(at::kCPU)).to(x.device());
+  at::Tensor stdv = at::tensor(at::ArrayRef<float>(kPixelStd.data(), 3), opts.device(at::kCPU)).to(x.device());
+  at::Tensor y = (x.to(at::kFloat) - mean.view({1, 3, 1, 1})) / stdv.view({1, 3, 1, 1});
+  const int64_t padH = m_arch.imageSize - y.size(2), padW = m_arch.imageSize - y.size(3);
+  TORCH_CHECK(padH >= 0 && padW >= 0, "Sam::preprocess: image ", y.sizes(), " larger than image_size ",
+              m_arch.imageSize);
+  return at::constant_pad_nd(y, {0, padW, 0, padH}, 0.0);
+}
+
+at::Tensor SamImpl::postprocessMasks(const at::Tensor& masks, std::array<int64_t, 2> inputHW,
+                                     std::array<int64_t, 2> originalHW) const {
+  const int64_t S = m_arch.imageSize;
+  at::Tensor m = at::upsample_bilinear2d(masks, {S, S}, false);
+  m = m.narrow(2, 0, inputHW[0]).narrow(3, 0, inputHW[1]);
+  return at::upsample_bilinear2d(m, {originalHW[0], originalHW[1]}, false);
+}
+
+}  // namespace supersam::model

@@ -1,0 +1,113 @@
+#include "core/model/transformer.h"
+
+#include <cmath>
+
+#include <ATen/ATen.h>
+
+namespace supersam::model {
+
+namespace {
+// [B, N, C] -> [B, heads, N, C/heads]
+at::Tensor separateHeads(const at::Tensor& x, int64_t heads) {
+  return x.view({x.size(0), x.size(1), heads, x.size(2) / heads}).transpose(1, 2);
+}
+// [B, heads, N, c] -> [B, N, heads*c]
+at::Tensor recombineHeads(const at::Tensor& x) {
+  return x.transpose(1, 2).reshape({x.size(0), x.size(2), x.size(1) * x.size(3)});
+}
+}  // namespace
+
+DecoderAttentionImpl::DecoderAttentionImpl(int64_t embeddingDim, int64_t numHeads, int64_t downsampleRate)
+    : m_numHeads(numHeads) {
+  const int64_t internal = embeddingDim / downsampleRate;
+  TORCH_CHECK(internal % numHeads == 0, "DecoderAttention: ", numHeads, " heads must divide ", internal);
+  q_proj = register_module("q_proj", torch::nn::Linear(embeddingDim, internal));
+  k_proj = register_module("k_proj", torch::nn::Linear(embeddingDim, internal));
+  v_proj = register_module("v_proj", torch::nn::Linear(embeddingDim, internal));
+  out_proj = register_module("out_proj", torch::nn::Linear(internal, embeddingDim));
+}
+
+at::Tensor DecoderAttentionImpl::forward(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v) {
+  at::Tensor qh = separateHeads(at::linear(q, q_proj->weight, q_proj->bias), m_numHeads);
+  at::Tensor kh = separateHeads(at::linear(k, k_proj->weight, k_proj->bias), m_numHeads);
+  at::Tensor vh = separateHeads(at::linear(v, v_proj->weight, v_proj->bias), m_numHeads);
+  const double cPerHead = static_cast<double>(qh.size(3));
+  at::Tensor attn = at::matmul(qh, kh.transpose(2, 3));
+  attn = attn / std::sqrt(cPerHead);
+  attn = at::softmax(attn, -1);
+  at::Tensor out = recombineHeads(at::matmul(attn, vh));
+  return at::linear(out, out_proj->weight, out_proj->bias);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+TwoWayAttentionBlockImpl::TwoWayAttentionBlockImpl(int64_t embeddingDim, int64_t numHeads, int64_t mlpDim,
+                                                   int64_t downsampleRate, bool skipFirstLayerPe)
+    : m_skipFirstLayerPe(skipFirstLayerPe) {
+  auto ln = [&] { return torch::nn::LayerNorm(torch::nn::LayerNormOptions({embeddingDim})); };
+  self_attn = register_module("self_attn", DecoderAttention(embeddingDim, numHeads));
+  norm1 = register_module("norm1", ln());
+  cross_attn_token_to_image =
+      register_module("cross_attn_token_to_image", DecoderAttention(embeddingDim, numHeads, downsampleRate));
+  norm2 = register_module("norm2", ln());
+  mlp = register_module("mlp", MLPBlock(embeddingDim, mlpDim, Activation::Relu));
+  norm3 = register_module("norm3", ln());
+  norm4 = register_module("norm4", ln());
+  cross_attn_image_to_token =
+      register_module("cross_attn_image_to_token", DecoderAttention(embeddingDim, numHeads, downsampleRate));
+}
+
+std::pair<at::Tensor, at::Tensor> TwoWayAttentionBlockImpl::forward(const at::Tensor& queriesIn,
+                                                                    const at::Tensor& keysIn,
+                                                                    const at::Tensor& queryPe, const at::Tensor& keyPe) {
+  at::Tensor queries = queriesIn, keys = keysIn;
+  // Self attention of the sparse tokens.
+  if (m_skipFirstLayerPe) {
+    queries = self_attn->forward(queries, queries, queries);
+  } else {
+    at::Tensor q = queries + queryPe;
+    queries = queries + self_attn->forward(q, q, queries);
+  }
+  queries = norm1->forward(queries);
+
+  // Tokens attend to the image.
+  at::Tensor q = queries + queryPe;
+  at::Tensor k = keys + keyPe;
+  queries = norm2->forward(queries + cross_attn_token_to_image->forward(q, k, keys));
+
+  queries = norm3->forward(queries + mlp->forward(queries));
+
+  // The image attends to the tokens.
+  q = queries + queryPe;
+  keys = norm4->forward(keys + cross_attn_image_to_token->forward(k, q, queries));
+  return {queries, keys};
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+TwoWayTransformerImpl::TwoWayTransformerImpl(int64_t depth, int64_t embeddingDim, int64_t numHeads, int64_t mlpDim,
+                                             int64_t downsampleRate) {
+  layers = register_module("layers", torch::nn::ModuleList());
+  for (int64_t i = 0; i < depth; ++i) {
+    layers->push_back(TwoWayAttentionBlock(embeddingDim, numHeads, mlpDim, downsampleRate, i == 0));
+  }
+  final_attn_token_to_image =
+      register_module("final_attn_token_to_image", DecoderAttention(embeddingDim, numHeads, downsampleRate));
+  norm_final_attn = register_module("norm_final_attn", torch::nn::LayerNorm(torch::nn::LayerNormOptions({embeddingDim})));
+}
+
+std::pair<at::Tensor, at::Tensor> TwoWayTransformerImpl::forward(const at::Tensor& imageEmbedding,
+                                                                 const at::Tensor& imagePe,
+                                                                 const at::Tensor& pointEmbedding) {
+  // [B, C, h, w] -> [B, h*w, C]
+  at::Tensor keys = imageEmbedding.flatten(2).permute({0, 2, 1});
+  at::Tensor keyPe = imagePe.flatten(2).permute({0, 2, 1});
+  at::Tensor queries = pointEmbedding;
+  for (size_t i = 0; i < layers->size(); ++i) {
+    std::tie(queries, keys) = layers[i]->as<TwoWayAttentionBlockImpl>()->forward(queries, keys, pointEmbedding, keyPe);
+  }
+  at::Tensor q = queries + pointEmbedding;
+  at::Tensor k = keys + keyPe;
+  queries = norm_final_attn->forward(queries + final_attn_token_to_image->forward(q, k, keys));
+  return {queries, keys};
+}
+
+}  // namespace supersam::model
