@@ -1,0 +1,97 @@
+#include "core/io/pytorch_zip.h"
+
+#include <filesystem>
+#include <map>
+#include <memory>
+
+#include <ATen/ATen.h>
+#include <c10/util/Exception.h>
+#include <caffe2/serialize/inline_container.h>
+
+#include "core/io/pickle_reader.h"
+#include "core/util/error.h"
+
+namespace supersam::io {
+
+namespace {
+
+// c10 messages carry a C++ backtrace; keep the first line only.
+std::string firstLine(const c10::Error& e) {
+  std::string s = e.what_without_backtrace();
+  if (auto nl = s.find('\n'); nl != std::string::npos) s.resize(nl);
+  return s;
+}
+
+std::string recordText(caffe2::serialize::PyTorchStreamReader& reader, const std::string& name,
+                       const std::string& path) {
+  try {
+    auto [data, size] = reader.getRecord(name);
+    return std::string(static_cast<const char*>(data.get()), size);
+  } catch (const c10::Error& e) {
+    throw util::Error("PyTorch checkpoint '" + path + "': cannot read record '" + name + "' (" + firstLine(e) +
+                      "; truncated or corrupt?)");
+  }
+}
+
+}  // namespace
+
+bool looksLikeZip(const std::string& head) { return head.size() >= 4 && head.compare(0, 4, "PK\x03\x04") == 0; }
+
+std::vector<std::pair<std::string, at::Tensor>> readPytorchZip(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec))
+    throw util::Error("PyTorch checkpoint '" + path + "': no such file");
+  const auto fileSize = std::filesystem::file_size(path, ec);
+
+  std::unique_ptr<caffe2::serialize::PyTorchStreamReader> reader;
+  try {
+    reader = std::make_unique<caffe2::serialize::PyTorchStreamReader>(path);
+  } catch (const c10::Error& e) {
+    throw util::Error("PyTorch checkpoint '" + path + "' (" + std::to_string(fileSize) +
+                      " bytes) is not a readable zip archive: " + firstLine(e) +
+                      " (truncated or corrupt? the zip directory is at the end of the file)");
+  }
+  if (reader->hasRecord("byteorder")) {
+    std::string order = recordText(*reader, "byteorder", path);
+    if (order != "little")
+      throw util::Error("PyTorch checkpoint '" + path + "' stores its tensors in '" + order +
+                        "' byte order; only little-endian checkpoints are supported");
+  }
+  if (!reader->hasRecord("data.pkl"))
+    throw util::Error("PyTorch checkpoint '" + path + "' has no data.pkl record (not a torch.save archive)");
+  const std::string pickle = recordText(*reader, "data.pkl", path);
+
+  StorageLoader loader = [&](const std::string& key, at::ScalarType dtype, int64_t numel) -> c10::Storage {
+    const std::string record = "data/" + key;
+    if (!reader->hasRecord(record))
+      throw util::Error("PyTorch checkpoint '" + path + "': the pickle refers to storage record '" + record +
+                        "' which the archive lacks (truncated or corrupt?)");
+    at::DataPtr data;
+    size_t size = 0;
+    try {
+      std::tie(data, size) = reader->getRecord(record);
+    } catch (const c10::Error& e) {
+      throw util::Error("PyTorch checkpoint '" + path + "': cannot read record '" + record + "' (" + firstLine(e) +
+                        "; truncated or corrupt?)");
+    }
+    const size_t needed = static_cast<size_t>(numel) * c10::elementSize(dtype);
+    if (size < needed)
+      throw util::Error("PyTorch checkpoint '" + path + "': record '" + record + "' holds " + std::to_string(size) +
+                        " bytes but its storage needs " + std::to_string(needed) + " (truncated or corrupt?)");
+    return c10::Storage(c10::Storage::use_byte_size_t(), size, std::move(data), nullptr, false);
+  };
+  auto tensors = unpickleStateDict(pickle, loader, path + ":data.pkl");
+
+  // Tensors must own their memory: keep a storage as is only when one tensor covers it exactly, copy otherwise.
+  std::map<const void*, int> uses;
+  for (const auto& kv : tensors) ++uses[kv.second.storage().unsafeGetStorageImpl()];
+  for (auto& kv : tensors) {
+    at::Tensor& t = kv.second;
+    const bool exact = uses[t.storage().unsafeGetStorageImpl()] == 1 && t.is_contiguous() &&
+                       t.storage_offset() == 0 && t.nbytes() == t.storage().nbytes();
+    if (!exact) t = t.clone(at::MemoryFormat::Contiguous);
+  }
+  return tensors;
+}
+
+}  // namespace supersam::io
