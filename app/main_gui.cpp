@@ -1,0 +1,9 @@
+// `supersam-studio`: the GUI program. Thin: parses the few command-line options and hands over to ui/.
+#include <QApplication>
+
+#include "ui/app_main.h"
+
+int main(int argc, char** argv) {
+  QApplication app(argc, argv);
+  return supersam::ui::runStudio(app);
+}

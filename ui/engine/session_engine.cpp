@@ -1,0 +1,290 @@
+// The only translation unit of the interactive engine that sees torch. It includes no Qt header at all.
+#include "ui/engine/session_engine.h"
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+
+#include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
+#include <nlohmann/json.hpp>
+
+#include "core/infer/model_loader.h"
+#include "core/infer/predictor.h"
+#include "core/io/checkpoint.h"
+#include "core/model/sam.h"
+#include "core/util/error.h"
+
+namespace supersam::ui {
+
+namespace {
+using Clock = std::chrono::steady_clock;
+double msSince(Clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
+
+MaskU8 toMask(const at::Tensor& m) {  // [H, W] bool
+  const auto u8 = m.to(at::kByte).contiguous();
+  MaskU8 out;
+  out.height = static_cast<int>(u8.size(0));
+  out.width = static_cast<int>(u8.size(1));
+  out.data.assign(u8.data_ptr<uint8_t>(), u8.data_ptr<uint8_t>() + u8.numel());
+  return out;
+}
+
+// Reads what calibration stored under the "supernet" metadata key: the search space and per-block sensitivity.
+// Unknown or missing parts fall back to the defaults (official search space, no sensitivity).
+void readSupernetMetadata(const std::string& text, ModelInfo& info, std::string& spaceJson) {
+  if (text.empty()) return;
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception&) {
+    return;
+  }
+  if (j.contains("search_space")) spaceJson = j["search_space"].dump();
+  const nlohmann::json* sens = nullptr;
+  if (j.contains("sensitivity")) sens = &j["sensitivity"];
+  if (sens && sens->is_object()) {
+    for (const char* key : {"importance", "miou_drop", "values", "blocks"}) {
+      if (sens->contains(key)) {
+        sens = &(*sens)[key];
+        break;
+      }
+    }
+  }
+  if (sens && sens->is_array()) {
+    info.blocks.resize(sens->size());
+    for (size_t i = 0; i < sens->size(); ++i) {
+      const auto& v = (*sens)[i];
+      double s = 0;
+      if (v.is_number()) {
+        s = v.get<double>();
+      } else if (v.is_object()) {
+        for (const char* key : {"importance", "miou_drop", "drop", "value"}) {
+          if (v.contains(key) && v[key].is_number()) {
+            s = v[key].get<double>();
+            break;
+          }
+        }
+      }
+      info.blocks[i].index = static_cast<int>(i);
+      info.blocks[i].sensitivity = s;
+    }
+    info.hasSupernetData = true;
+  }
+}
+}  // namespace
+
+struct SessionEngine::Impl {
+  std::optional<infer::LoadedModel> loaded;
+  std::unique_ptr<infer::Predictor> current;    // holds the current subnet's embedding
+  std::unique_ptr<infer::Predictor> reference;  // the largest subnet's embedding (lazy)
+  SubnetSpace space;
+  ModelInfo info;
+
+  bool hasImage = false;
+  at::Tensor input;  // [1, 3, S, S] normalised + padded
+  std::array<int64_t, 2> inputHW{}, originalHW{};
+  // acts[i] = tokens entering block i for `actsCfg` ([1, h, w, C]); acts[depth] = after the last block.
+  std::vector<at::Tensor> acts;
+  model::ElasticConfig actsCfg;
+  bool haveEmbedding = false;
+
+  PromptSet lastPrompts;
+  at::Tensor lastLowRes;  // [1, L, L] of the candidate shown last
+
+  model::Sam sam() const { return loaded->sam; }
+
+  // Re-runs the encoder from the first block whose choice changed. Returns that block (depth = nothing changed,
+  // 0 = full encode).
+  int encode(const model::ElasticConfig& cfgIn) {
+    const auto cfg = space.normalised(cfgIn);
+    const int depth = space.depth();
+    int from = 0;
+    if (haveEmbedding && static_cast<int>(acts.size()) == depth + 1) {
+      from = space.firstDifference(cfg, actsCfg);
+      if (from == depth && cfg == actsCfg) return depth;
+    } else {
+      acts.assign(static_cast<size_t>(depth) + 1, at::Tensor());
+    }
+    c10::InferenceMode guard;
+    auto enc = sam()->image_encoder;
+    if (from == 0) acts[0] = enc->embed(input);
+    at::Tensor x = acts[from];
+    for (int i = from; i < depth; ++i) {
+      x = enc->forwardBlock(i, x, cfg[i]);
+      acts[i + 1] = x;
+    }
+    const at::Tensor emb = enc->neckForward(x);
+    current->setEmbedding(emb, originalHW, inputHW);
+    actsCfg = cfg;
+    haveEmbedding = true;
+    return from;
+  }
+
+  void ensureReference() {
+    if (reference && reference->hasImage()) return;
+    c10::InferenceMode guard;
+    reference = std::make_unique<infer::Predictor>(sam());
+    if (haveEmbedding && actsCfg == space.largest()) {
+      reference->setEmbedding(current->embedding(), originalHW, inputHW);
+    } else {
+      const auto full = space.largest();
+      reference->setEmbedding(sam()->image_encoder->forward(input, &full), originalHW, inputHW);
+    }
+  }
+};
+
+SessionEngine::SessionEngine() : m_impl(std::make_unique<Impl>()) {}
+SessionEngine::~SessionEngine() = default;
+
+ModelInfo SessionEngine::loadModel(const std::string& path, const std::string& archOverride) {
+  namespace fs = std::filesystem;
+  if (!fs::exists(path)) throw util::Error("checkpoint not found: " + path);
+  std::optional<std::string> arch;
+  if (!archOverride.empty()) {
+    arch = archOverride;
+  } else {
+    // A bare state dict (.pth) says nothing about its architecture: use an arch.json lying beside it.
+    const auto beside = fs::path(path).parent_path() / "arch.json";
+    if (fs::path(path).extension() == ".pth" && fs::exists(beside)) arch = beside.string();
+  }
+  infer::LoadedModel loaded = infer::loadModel(path, arch);
+  loaded.sam->eval();
+
+  ModelInfo info;
+  info.path = path;
+  info.format = io::formatName(loaded.format);
+  info.archName = loaded.arch.name;
+  info.imageSize = static_cast<int>(loaded.arch.imageSize);
+  std::string spaceJson;
+  const auto it = loaded.metadata.find("supernet");
+  if (it != loaded.metadata.end()) readSupernetMetadata(it->second, info, spaceJson);
+  if (static_cast<int64_t>(info.blocks.size()) != loaded.arch.encoderDepth) {
+    info.blocks.clear();
+    info.hasSupernetData = false;
+  }
+  SubnetSpace space(loaded.arch, info, spaceJson);
+  info = space.info();
+  info.summary = fs::path(path).filename().string() + " - " + info.archName + ", " +
+                 std::to_string(loaded.arch.encoderDepth) + " blocks, width " +
+                 std::to_string(loaded.arch.encoderEmbedDim) + ", input " + std::to_string(loaded.arch.imageSize) +
+                 " (" + info.format + ")";
+
+  auto& d = *m_impl;
+  d.loaded = std::move(loaded);
+  d.space = space;
+  d.info = info;
+  d.current = std::make_unique<infer::Predictor>(d.sam());
+  d.reference.reset();
+  d.haveEmbedding = false;
+  d.acts.clear();
+  d.hasImage = false;
+  d.lastPrompts = {};
+  d.lastLowRes = {};
+  return info;
+}
+
+bool SessionEngine::hasModel() const { return m_impl->loaded.has_value(); }
+SubnetSpace SessionEngine::space() const { return m_impl->space; }
+const std::string& SessionEngine::modelPath() const { return m_impl->info.path; }
+
+void SessionEngine::setImage(const ImageRgb& image) {
+  auto& d = *m_impl;
+  d.haveEmbedding = false;
+  d.acts.clear();
+  d.reference.reset();
+  d.lastPrompts = {};
+  d.lastLowRes = {};
+  d.hasImage = false;
+  if (image.empty()) return;
+  if (!hasModel()) throw util::Error("no model loaded: open a checkpoint first");
+  if (image.data.size() != static_cast<size_t>(image.width) * image.height * 3) {
+    throw util::Error("image buffer has " + std::to_string(image.data.size()) + " bytes, expected " +
+                      std::to_string(static_cast<size_t>(image.width) * image.height * 3));
+  }
+  const at::Tensor rgb =
+      at::from_blob(const_cast<uint8_t*>(image.data.data()), {image.height, image.width, 3}, at::kByte).clone();
+  d.input = infer::preprocessImage(rgb, d.loaded->arch, &d.inputHW);
+  d.originalHW = {image.height, image.width};
+  d.hasImage = true;
+}
+
+bool SessionEngine::hasImage() const { return m_impl->hasImage; }
+
+PredictionResult SessionEngine::run(const model::ElasticConfig& cfg, const PromptSet& prompts, bool withReference,
+                                    bool refine) {
+  auto& d = *m_impl;
+  if (!hasModel()) throw util::Error("no model loaded: open a checkpoint first");
+  if (!d.hasImage) throw util::Error("no image: open an image first");
+  PredictionResult r;
+  r.subnet = d.space.toString(cfg);
+  auto t0 = Clock::now();
+  const int from = d.encode(cfg);
+  if (from < d.space.depth()) {
+    r.encodeMs = msSince(t0);
+    r.encodedFromBlock = from;
+  }
+  if (prompts.empty()) {
+    d.lastPrompts = {};
+    d.lastLowRes = {};
+    return r;
+  }
+  infer::Prompt p;
+  p.points = prompts.points;
+  p.labels = prompts.labels;
+  p.box = prompts.box;
+  p.multimask = true;
+  // Refinement: one more point on the same object feeds the previous low-res mask back, as SAM's tools do.
+  const bool extends = refine && d.lastLowRes.defined() && prompts.box == d.lastPrompts.box &&
+                       prompts.points.size() == d.lastPrompts.points.size() + 1 &&
+                       std::equal(d.lastPrompts.points.begin(), d.lastPrompts.points.end(), prompts.points.begin());
+  if (extends) p.maskInput = d.lastLowRes;
+  t0 = Clock::now();
+  c10::InferenceMode guard;
+  const infer::Prediction pred = d.current->predict(p);
+  const int m = static_cast<int>(pred.masks.size(0));
+  for (int i = 0; i < m; ++i) {
+    r.masks.push_back(toMask(pred.masks[i]));
+    r.iou.push_back(pred.iou[i].item<float>());
+  }
+  r.best = static_cast<int>(pred.iou.argmax().item<int64_t>());
+  d.lastPrompts = prompts;
+  d.lastLowRes = pred.lowResLogits.narrow(0, r.best, 1).clone();
+  r.decodeMs = msSince(t0);
+  if (withReference) {
+    d.ensureReference();
+    infer::Prompt rp = p;
+    rp.maskInput = at::Tensor();
+    const infer::Prediction ref = d.reference->predict(rp);
+    const auto refBest = ref.iou.argmax().item<int64_t>();
+    r.reference = toMask(ref.masks[refBest]);
+    r.agreementIoU = maskIoU(r.masks[r.best], r.reference);
+  }
+  return r;
+}
+
+double SessionEngine::measureLatency(const model::ElasticConfig& cfgIn, int repeats) {
+  auto& d = *m_impl;
+  if (!hasModel()) throw util::Error("no model loaded: open a checkpoint first");
+  const auto cfg = d.space.normalised(cfgIn);
+  const int64_t s = d.loaded->arch.imageSize;
+  const at::Tensor x = d.hasImage ? d.input : at::zeros({1, 3, s, s});
+  c10::InferenceMode guard;
+  std::vector<double> ms;
+  for (int i = 0; i < std::max(1, repeats); ++i) {
+    const auto t0 = Clock::now();
+    (void)d.sam()->image_encoder->forward(x, &cfg);
+    ms.push_back(msSince(t0));
+  }
+  std::sort(ms.begin(), ms.end());
+  return ms[ms.size() / 2];
+}
+
+void SessionEngine::exportSubnet(const model::ElasticConfig& cfg, const std::string& path) {
+  (void)cfg;
+  throw util::Error("cannot export to " + path + ": subnet extraction is not available in this build");
+}
+
+}  // namespace supersam::ui

@@ -1,0 +1,57 @@
+#pragma once
+// The interactive session's engine facade: one loaded supernet, one image, one current subnet. Loads any
+// checkpoint the product accepts, caches the image embedding per (image, subnet) and re-encodes incrementally
+// from the first changed block when the subnet changes, decodes prompts into masks (plain byte buffers), and
+// keeps the largest subnet's embedding for the agreement figure.
+// No Qt, no torch in this header: the GUI's inference worker owns one instance.
+// Thread-safety: none. One thread (the inference worker's) uses an instance at a time.
+
+#include <memory>
+#include <string>
+
+#include "core/model/elastic.h"
+#include "ui/engine/subnet_space.h"
+#include "ui/engine/types.h"
+
+namespace supersam::ui {
+
+class SessionEngine {
+ public:
+  SessionEngine();
+  ~SessionEngine();
+  SessionEngine(const SessionEngine&) = delete;
+  SessionEngine& operator=(const SessionEngine&) = delete;
+
+  // Official SAM .pth, our safetensors, or Hugging Face SAM safetensors. archOverride: "" (from the file), a
+  // preset name or an arch JSON path; for a .pth with an arch.json beside it, that file is used. Throws
+  // util::Error naming the file; on failure the previous model stays loaded.
+  ModelInfo loadModel(const std::string& path, const std::string& archOverride = {});
+  bool hasModel() const;
+  SubnetSpace space() const;  // invalid when no model
+
+  // Drops every cached embedding. An empty image clears the session's image.
+  void setImage(const ImageRgb& image);
+  bool hasImage() const;
+
+  // Brings the embedding up to date for `cfg` (incremental from the first changed block when the previous
+  // subnet's intermediate activations are cached) and decodes `prompts` (empty prompts: encode only).
+  // withReference: also decode with the largest subnet (encoding it once per image) for the agreement IoU.
+  // refine: feed the previous low-res mask back when `prompts` extends the previous prompts by one point.
+  // Throws util::Error when no model or no image is set.
+  PredictionResult run(const model::ElasticConfig& cfg, const PromptSet& prompts, bool withReference,
+                       bool refine = true);
+
+  // Median of `repeats` full encoder forwards of the current image (or a blank one) with `cfg`, in ms.
+  double measureLatency(const model::ElasticConfig& cfg, int repeats = 3);
+
+  // Writes a standalone model of subnet `cfg` (dropped blocks removed, MLPs sliced) as our safetensors.
+  void exportSubnet(const model::ElasticConfig& cfg, const std::string& path);
+
+  const std::string& modelPath() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> m_impl;
+};
+
+}  // namespace supersam::ui

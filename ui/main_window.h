@@ -1,0 +1,162 @@
+#pragma once
+// SuperSAM Studio's main window: the canvas in the middle, the elastic controls and figures on the left, the object
+// list and mask candidates on the right, the Pareto plot at the bottom; menus for files, jobs and help.
+// All model work goes to the inference worker (latest-wins) or the job runners; this class only touches widgets,
+// on the GUI thread.
+
+#include <memory>
+#include <optional>
+
+#include <QElapsedTimer>
+#include <QMainWindow>
+#include <QStringList>
+#include <QUndoStack>
+
+#include "ui/engine/annotations.h"
+#include "ui/engine/results_store.h"
+#include "ui/engine/subnet_space.h"
+#include "ui/workers/inference_worker.h"
+
+class QAction;
+class QButtonGroup;
+class QComboBox;
+class QLabel;
+class QListWidget;
+class QMenu;
+class QToolButton;
+
+namespace supersam::ui {
+
+class ElasticPanel;
+class ImageCanvas;
+class JobRunner;
+class ParetoPlot;
+
+class MainWindow : public QMainWindow {
+  Q_OBJECT
+ public:
+  explicit MainWindow(QWidget* parent = nullptr);
+  ~MainWindow() override;
+
+  // Opens the shipped demo supernet and/or sample image where they exist (else says how to open them).
+  void openDefaults(bool model = true, bool image = true);
+  bool openImage(const QString& path);  // errors go to a message box / the status bar; false on failure
+  bool openFolder(const QString& dir);
+  void loadCheckpoint(const QString& path, const QString& archOverride = {});  // asynchronous
+  bool openResults(const QString& dbPath);
+  bool loadSubnetString(const QString& text);
+
+  // The same as a click on the canvas, in image pixels.
+  void addPoint(QPointF imagePos, int label);
+  void setBox(QRectF imageRect);
+  void clearPrompts();
+  void acceptObject();
+  void selectCandidate(int i);
+  bool saveAnnotations(const QString& jsonPath);  // COCO JSON + <stem>_instances.png beside it
+  bool loadAnnotations(const QString& jsonPath);
+
+  // Widgets and state, for tests and the screenshot/benchmark modes.
+  ImageCanvas* canvas() const { return m_canvas; }
+  ElasticPanel* elasticPanel() const { return m_elastic; }
+  ParetoPlot* paretoPlot() const { return m_pareto; }
+  QListWidget* objectList() const { return m_objects; }
+  QUndoStack* undoStack() { return &m_undo; }
+  const PromptSet& prompts() const { return m_prompts; }
+  const std::optional<PredictionResult>& lastResult() const { return m_result; }
+  const std::vector<AnnotationObject>& objects() const { return m_annotation.objects; }
+  const SubnetSpace& space() const { return m_space; }
+  bool modelLoaded() const { return m_space.valid(); }
+  bool busy() const { return m_busy; }
+  bool hasImage() const { return static_cast<bool>(m_image); }
+  QString lastError() const { return m_lastError; }
+  InferenceWorker* inferenceWorker() const;
+  JobRunner* jobRunner() const { return m_jobs; }
+  void setErrorDialogsEnabled(bool on) { m_errorDialogs = on; }  // tests and batch modes: status bar only
+  void setLatencyMeasurement(bool on) { m_measureLatency = on; }  // benchmark mode: keep the worker free
+
+  // Applies prompts as one undoable step (used by the undo commands).
+  void applyPrompts(const PromptSet& prompts);
+
+ signals:
+  void modelReady(bool ok);
+  void resultShown();       // a prediction (or an encode without prompts) reached the screen
+  void latencyShown(double ms);
+
+ public slots:
+  void showError(const QString& message);
+  void openCalibrateDialog();
+  void openTrainDialog();
+  void openEvaluateDialog();
+  void openSearchDialog();
+  void exportSubnet();
+
+ protected:
+  void closeEvent(QCloseEvent* e) override;
+
+ private:
+  void buildMenus();
+  void buildDocks();
+  void restoreSettings();
+  void addRecent(const QString& key, const QString& path);
+  void rebuildRecentMenus();
+  void requestInference(bool measureLatency = true);
+  void onResult(const PredictionResult& r);
+  void onModelLoaded(const ModelInfo& info, const SubnetSpace& space);
+  void onSubnetChanged(const model::ElasticConfig& cfg);
+  void updateCandidates();
+  void updateCurrentOverlay();
+  void refreshObjectsView();
+  void stepImage(int delta);
+  void updateParetoMarker();
+  void showShortcuts();
+  void showAbout();
+  void openImageDialog();
+  void openFolderDialog();
+  void openCheckpointDialog();
+  void openResultsDialog();
+  void saveAnnotationsDialog();
+  void loadAnnotationsDialog();
+  void runJobDialog(QDialog* dialog);
+
+  ImageCanvas* m_canvas;
+  ElasticPanel* m_elastic;
+  ParetoPlot* m_pareto;
+  QListWidget* m_objects;
+  QComboBox* m_label;
+  QToolButton* m_candidateButtons[3];
+  QButtonGroup* m_candidateGroup;
+  QLabel* m_modelLabel;
+  QLabel* m_timing;
+  QMenu* m_recentImages = nullptr;
+  QMenu* m_recentModels = nullptr;
+  QAction* m_showOverlay = nullptr;
+  QAction* m_useReference = nullptr;
+
+  std::unique_ptr<InferenceThread> m_inference;
+  JobRunner* m_jobs;
+  SubnetSpace m_space;
+  ModelInfo m_modelInfo;
+  model::ElasticConfig m_subnet;
+  QString m_imagePath;
+  QStringList m_folder;
+  int m_folderIndex = -1;
+  std::shared_ptr<const ImageRgb> m_image;
+  uint64_t m_imageSerial = 0;
+  PromptSet m_prompts;
+  QUndoStack m_undo;
+  std::optional<PredictionResult> m_result;
+  int m_candidate = 0;
+  uint64_t m_nextRequest = 1;
+  uint64_t m_shownRequest = 0;
+  QElapsedTimer m_requestClock;
+  std::map<uint64_t, qint64> m_requestStart;  // request id -> ms on m_requestClock when posted
+  AnnotationDoc m_annotation;
+  std::vector<EvaluatedSubnet> m_results;
+  QString m_resultsPath;
+  bool m_busy = false;
+  bool m_errorDialogs = true;
+  bool m_measureLatency = true;
+  QString m_lastError;
+};
+
+}  // namespace supersam::ui

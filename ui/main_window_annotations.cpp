@@ -1,0 +1,166 @@
+// MainWindow: the object list, annotation files, results databases and subnet export.
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QListWidget>
+#include <QComboBox>
+#include <QPainter>
+#include <QSettings>
+#include <QStatusBar>
+
+#include "core/util/error.h"
+#include "ui/main_window.h"
+#include "ui/widgets/elastic_panel.h"
+#include "ui/widgets/image_canvas.h"
+#include "ui/widgets/pareto_plot.h"
+
+namespace supersam::ui {
+
+namespace {
+QIcon colorIcon(const std::array<uint8_t, 3>& c) {
+  QPixmap pm(14, 14);
+  pm.fill(QColor(c[0], c[1], c[2]));
+  return QIcon(pm);
+}
+}  // namespace
+
+void MainWindow::acceptObject() {
+  if (!m_result || m_result->masks.empty()) {
+    statusBar()->showMessage(tr("Nothing to accept: click on the image to make a mask first"), 4000);
+    return;
+  }
+  AnnotationObject o;
+  o.label = m_label->currentText().trimmed().toStdString();
+  if (o.label.empty()) o.label = "object";
+  o.color = objectColor(static_cast<int>(m_annotation.objects.size()));
+  const int i = std::clamp(m_candidate, 0, static_cast<int>(m_result->masks.size()) - 1);
+  o.mask = m_result->masks[i];
+  o.score = m_result->iou[i];
+  o.prompts = m_prompts;
+  o.subnet = m_result->subnet;
+  m_annotation.objects.push_back(std::move(o));
+  refreshObjectsView();
+  // The label stays selected for the next object; the prompts start afresh.
+  m_prompts = {};
+  m_undo.clear();
+  m_canvas->setPrompts(m_prompts);
+  m_result.reset();
+  m_canvas->clearCurrentMask();
+  updateCandidates();
+}
+
+void MainWindow::refreshObjectsView() {
+  QSignalBlocker block(m_objects);
+  m_objects->clear();
+  QVector<QImage> overlays;
+  for (const auto& o : m_annotation.objects) {
+    auto* item = new QListWidgetItem(colorIcon(o.color), QString::fromStdString(o.label), m_objects);
+    item->setFlags(item->flags() | Qt::ItemIsEditable);
+    item->setToolTip(tr("%1 pixels, predicted IoU %2").arg(o.mask.area()).arg(o.score, 0, 'f', 3));
+    overlays.push_back(maskOverlay(o.mask, QColor(o.color[0], o.color[1], o.color[2]), 90));
+  }
+  m_canvas->setObjectOverlays(overlays);
+}
+
+bool MainWindow::saveAnnotations(const QString& jsonPath) {
+  try {
+    if (m_annotation.width <= 0) throw util::Error("no image open: nothing to save");
+    saveCocoJson(m_annotation, jsonPath.toStdString());
+    const QFileInfo fi(jsonPath);
+    QString stem = fi.completeBaseName();
+    if (stem.endsWith(".coco")) stem.chop(5);
+    const QString png = fi.absolutePath() + "/" + stem + "_instances.png";
+    saveInstancePng(m_annotation, png.toStdString());
+    statusBar()->showMessage(tr("Saved %1 objects to %2 and %3")
+                                 .arg(m_annotation.objects.size())
+                                 .arg(fi.fileName(), QFileInfo(png).fileName()),
+                             5000);
+    return true;
+  } catch (const std::exception& e) {
+    showError(tr("Could not save annotations: %1").arg(e.what()));
+    return false;
+  }
+}
+
+bool MainWindow::loadAnnotations(const QString& jsonPath) {
+  try {
+    AnnotationDoc doc = loadCocoJson(jsonPath.toStdString(), m_annotation.imageFile);
+    if (m_annotation.width > 0 && (doc.width != m_annotation.width || doc.height != m_annotation.height)) {
+      throw util::Error(jsonPath.toStdString() + " is for a " + std::to_string(doc.width) + "x" +
+                        std::to_string(doc.height) + " image, the open image is " +
+                        std::to_string(m_annotation.width) + "x" + std::to_string(m_annotation.height));
+    }
+    if (m_annotation.width <= 0) m_annotation.imageFile = doc.imageFile;
+    m_annotation.width = doc.width;
+    m_annotation.height = doc.height;
+    m_annotation.objects = std::move(doc.objects);
+    refreshObjectsView();
+    statusBar()->showMessage(tr("Loaded %1 objects from %2").arg(m_annotation.objects.size()).arg(jsonPath), 5000);
+    return true;
+  } catch (const std::exception& e) {
+    showError(tr("Could not open annotations: %1").arg(e.what()));
+    return false;
+  }
+}
+
+void MainWindow::saveAnnotationsDialog() {
+  QString suggestion;
+  if (!m_imagePath.isEmpty()) {
+    suggestion = QFileInfo(m_imagePath).absolutePath() + "/" + QFileInfo(m_imagePath).completeBaseName() + ".coco.json";
+  }
+  const QString path =
+      QFileDialog::getSaveFileName(this, tr("Save annotations (COCO JSON + instance PNG)"), suggestion,
+                                   tr("COCO JSON (*.json)"));
+  if (!path.isEmpty()) saveAnnotations(path);
+}
+
+void MainWindow::loadAnnotationsDialog() {
+  const QString path = QFileDialog::getOpenFileName(this, tr("Open annotations"), QFileInfo(m_imagePath).absolutePath(),
+                                                    tr("COCO JSON (*.json)"));
+  if (!path.isEmpty()) loadAnnotations(path);
+}
+
+bool MainWindow::openResults(const QString& dbPath) {
+  try {
+    m_results = readResults(dbPath.toStdString());
+    m_resultsPath = dbPath;
+    m_pareto->setPoints(m_results);
+    const int best = bestPoint(m_results);
+    if (best >= 0 && m_space.valid()) {
+      try {
+        m_elastic->setBestFound(m_space.parse(m_results[best].subnet));
+      } catch (const std::exception&) {
+        // the database belongs to another model: no preset
+      }
+    }
+    updateParetoMarker();
+    addRecent("recent/results", dbPath);
+    return true;
+  } catch (const std::exception& e) {
+    showError(tr("Could not open results: %1").arg(e.what()));
+    return false;
+  }
+}
+
+void MainWindow::openResultsDialog() {
+  QSettings s;
+  const QString path = QFileDialog::getOpenFileName(this, tr("Open results database"), s.value("dirs/results").toString(),
+                                                    tr("Results (*.sqlite *.db *.sqlite3);;All files (*)"));
+  if (path.isEmpty()) return;
+  s.setValue("dirs/results", QFileInfo(path).absolutePath());
+  openResults(path);
+}
+
+void MainWindow::exportSubnet() {
+  if (!m_space.valid()) {
+    showError(tr("Open a checkpoint before exporting a subnet"));
+    return;
+  }
+  const QString path = QFileDialog::getSaveFileName(
+      this, tr("Export subnet as a standalone model"),
+      QString("subnet-%1.safetensors").arg(QString::fromStdString(m_space.hash(m_subnet))),
+      tr("safetensors (*.safetensors)"));
+  if (path.isEmpty()) return;
+  m_inference->worker()->postExport(m_subnet, path);
+}
+
+}  // namespace supersam::ui

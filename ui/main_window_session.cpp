@@ -1,0 +1,327 @@
+// MainWindow: the interactive session (image, model, prompts, inference requests and results).
+#include <QCoreApplication>
+#include <QDir>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QImageReader>
+#include <QLabel>
+#include <QSettings>
+#include <QStandardPaths>
+#include <QStatusBar>
+#include <QToolButton>
+#include <QUndoCommand>
+
+#include "ui/main_window.h"
+#include "ui/widgets/elastic_panel.h"
+#include "ui/widgets/image_canvas.h"
+#include "ui/widgets/pareto_plot.h"
+
+namespace supersam::ui {
+
+namespace {
+const QStringList kImageFilters = {"*.png", "*.jpg", "*.jpeg", "*.bmp", "*.tif", "*.tiff", "*.webp"};
+
+class PromptCommand : public QUndoCommand {
+ public:
+  PromptCommand(MainWindow* w, PromptSet before, PromptSet after, const QString& text)
+      : QUndoCommand(text), m_window(w), m_before(std::move(before)), m_after(std::move(after)) {}
+  void undo() override { m_window->applyPrompts(m_before); }
+  void redo() override { m_window->applyPrompts(m_after); }
+
+ private:
+  MainWindow* m_window;
+  PromptSet m_before, m_after;
+};
+
+ImageRgb toImageRgb(const QImage& in) {
+  const QImage img = in.convertToFormat(QImage::Format_RGB888);
+  ImageRgb out;
+  out.width = img.width();
+  out.height = img.height();
+  out.data.resize(static_cast<size_t>(out.width) * out.height * 3);
+  for (int y = 0; y < out.height; ++y) {
+    std::memcpy(out.data.data() + static_cast<size_t>(y) * out.width * 3, img.constScanLine(y),
+                static_cast<size_t>(out.width) * 3);
+  }
+  return out;
+}
+
+// Shipped assets: next to the installed data dir, else the source tree (running from a build directory).
+QString findAsset(const QStringList& relative) {
+  const QStringList roots = {QStringLiteral(SUPERSAM_INSTALL_DATADIR),
+                             QCoreApplication::applicationDirPath() + "/../share/supersam",
+                             QStringLiteral(SUPERSAM_SOURCE_DIR) + "/resources"};
+  for (const auto& root : roots) {
+    for (const auto& rel : relative) {
+      const QFileInfo f(root + "/" + rel);
+      if (f.isFile()) return f.absoluteFilePath();
+    }
+  }
+  return {};
+}
+}  // namespace
+
+void MainWindow::openDefaults(bool wantModel, bool wantImage) {
+  const QString model = wantModel ? findAsset({"models/demo_supernet.safetensors"}) : QString();
+  QString image = wantImage ? findAsset({"samples/astronaut.png"}) : QString();
+  if (wantImage && image.isEmpty()) {
+    const QFileInfo f(QStringLiteral(SUPERSAM_SKIMAGE_DATADIR) + "/astronaut.png");
+    if (f.isFile()) image = f.absoluteFilePath();
+  }
+  if (!image.isEmpty()) openImage(image);
+  if (!model.isEmpty()) {
+    loadCheckpoint(model);
+  } else if (wantModel) {
+    statusBar()->showMessage(tr("No demo model installed: open a checkpoint with File > Open checkpoint"));
+  }
+}
+
+bool MainWindow::openImage(const QString& path) {
+  QImageReader reader(path);
+  reader.setAutoTransform(true);
+  const QImage img = reader.read();
+  if (img.isNull()) {
+    showError(tr("Cannot open image %1: %2").arg(path, reader.errorString()));
+    return false;
+  }
+  m_imagePath = QFileInfo(path).absoluteFilePath();
+  m_image = std::make_shared<const ImageRgb>(toImageRgb(img));
+  ++m_imageSerial;
+  m_canvas->setImage(img);
+  m_prompts = {};
+  m_undo.clear();
+  m_result.reset();
+  m_annotation = {};
+  m_annotation.imageFile = QFileInfo(path).fileName().toStdString();
+  m_annotation.width = img.width();
+  m_annotation.height = img.height();
+  refreshObjectsView();
+  updateCandidates();
+  setWindowTitle(tr("SuperSAM Studio - %1").arg(QFileInfo(path).fileName()));
+  if (m_folder.isEmpty() || !m_folder.contains(m_imagePath)) {
+    m_folder.clear();
+    m_folderIndex = -1;
+    addRecent("recent/images", path);
+  }
+  // Annotations saved earlier beside the image come back with it.
+  const QString saved = QFileInfo(path).absolutePath() + "/" + QFileInfo(path).completeBaseName() + ".coco.json";
+  if (QFileInfo::exists(saved)) loadAnnotations(saved);
+  requestInference();  // encode right away, so the first click only decodes
+  return true;
+}
+
+bool MainWindow::openFolder(const QString& dir) {
+  QDir d(dir);
+  QStringList files = d.entryList(kImageFilters, QDir::Files, QDir::Name);
+  if (files.isEmpty()) {
+    showError(tr("No images (%1) in %2").arg(kImageFilters.join(' '), dir));
+    return false;
+  }
+  m_folder.clear();
+  for (const auto& f : files) m_folder << d.absoluteFilePath(f);
+  m_folderIndex = 0;
+  addRecent("recent/images", dir);
+  return openImage(m_folder.first());
+}
+
+void MainWindow::stepImage(int delta) {
+  if (m_folder.isEmpty()) return;
+  m_folderIndex = (m_folderIndex + delta + m_folder.size()) % m_folder.size();
+  openImage(m_folder[m_folderIndex]);
+  statusBar()->showMessage(tr("Image %1 of %2").arg(m_folderIndex + 1).arg(m_folder.size()), 3000);
+}
+
+void MainWindow::loadCheckpoint(const QString& path, const QString& archOverride) {
+  m_busy = true;
+  m_modelLabel->setText(tr("Loading %1...").arg(QFileInfo(path).fileName()));
+  m_inference->worker()->postLoad(path, archOverride);
+}
+
+void MainWindow::onModelLoaded(const ModelInfo& info, const SubnetSpace& space) {
+  m_modelInfo = info;
+  m_space = space;
+  m_elastic->setSpace(space);
+  m_subnet = space.largest();
+  m_modelLabel->setText(QString::fromStdString(info.summary));
+  m_modelLabel->setToolTip(QString::fromStdString(info.path));
+  addRecent("recent/models", QString::fromStdString(info.path));
+  m_result.reset();
+  updateCandidates();
+  updateParetoMarker();
+  statusBar()->showMessage(tr("Model loaded: %1").arg(QString::fromStdString(info.summary)), 5000);
+  requestInference();
+  emit modelReady(true);
+}
+
+bool MainWindow::loadSubnetString(const QString& text) {
+  if (!m_space.valid()) {
+    showError(tr("Open a checkpoint before loading a subnet"));
+    return false;
+  }
+  try {
+    const auto cfg = m_space.parse(text.trimmed().toStdString());
+    m_elastic->setSubnet(cfg);
+    onSubnetChanged(m_elastic->subnet());
+    return true;
+  } catch (const std::exception& e) {
+    showError(QString::fromStdString(e.what()));
+    return false;
+  }
+}
+
+void MainWindow::onSubnetChanged(const model::ElasticConfig& cfg) {
+  m_subnet = m_space.normalised(cfg);
+  updateParetoMarker();
+  requestInference();
+}
+
+void MainWindow::addPoint(QPointF imagePos, int label) {
+  PromptSet next = m_prompts;
+  next.points.push_back({static_cast<float>(imagePos.x()), static_cast<float>(imagePos.y())});
+  next.labels.push_back(label);
+  m_undo.push(new PromptCommand(this, m_prompts, next, label ? tr("foreground point") : tr("background point")));
+}
+
+void MainWindow::setBox(QRectF r) {
+  PromptSet next = m_prompts;
+  next.box = std::array<float, 4>{static_cast<float>(r.left()), static_cast<float>(r.top()),
+                                  static_cast<float>(r.right()), static_cast<float>(r.bottom())};
+  m_undo.push(new PromptCommand(this, m_prompts, next, tr("box")));
+}
+
+void MainWindow::clearPrompts() {
+  if (m_prompts.empty()) return;
+  m_undo.push(new PromptCommand(this, m_prompts, PromptSet{}, tr("clear")));
+}
+
+void MainWindow::applyPrompts(const PromptSet& prompts) {
+  m_prompts = prompts;
+  m_canvas->setPrompts(prompts);
+  if (prompts.empty()) {
+    m_result.reset();
+    m_canvas->clearCurrentMask();
+    updateCandidates();
+  }
+  requestInference(false);
+}
+
+void MainWindow::requestInference(bool measureLatency) {
+  if (!m_space.valid() || !m_image) return;
+  InferenceRequest req;
+  req.id = m_nextRequest++;
+  req.image = m_image;
+  req.imageSerial = m_imageSerial;
+  req.subnet = m_subnet;
+  req.prompts = m_prompts;
+  req.withReference = m_useReference->isChecked();
+  req.measureLatency = measureLatency && m_measureLatency;
+  m_requestStart[req.id] = m_requestClock.elapsed();
+  m_inference->worker()->post(std::move(req));
+}
+
+void MainWindow::onResult(const PredictionResult& r) {
+  if (r.requestId < m_shownRequest) return;  // an older answer arriving late
+  m_shownRequest = r.requestId;
+  const auto it = m_requestStart.find(r.requestId);
+  const qint64 roundTrip = it == m_requestStart.end() ? -1 : m_requestClock.elapsed() - it->second;
+  m_requestStart.erase(m_requestStart.begin(), m_requestStart.upper_bound(r.requestId));
+  if (r.masks.empty()) {
+    m_result.reset();
+    m_canvas->clearCurrentMask();
+  } else {
+    m_result = r;
+    m_candidate = r.best;
+  }
+  updateCandidates();
+  updateCurrentOverlay();
+  m_elastic->setAgreement(r.masks.empty() ? -1 : r.agreementIoU);
+  QString timing;
+  if (r.encodedFromBlock >= 0) {
+    timing += r.encodedFromBlock == 0 ? tr("encode %1 ms").arg(r.encodeMs, 0, 'f', 1)
+                                      : tr("re-encode from block %1: %2 ms")
+                                            .arg(r.encodedFromBlock)
+                                            .arg(r.encodeMs, 0, 'f', 1);
+  }
+  if (!r.masks.empty()) {
+    if (!timing.isEmpty()) timing += ", ";
+    timing += tr("decode %1 ms").arg(r.decodeMs, 0, 'f', 1);
+  }
+  if (roundTrip >= 0) timing += tr(" | shown after %1 ms").arg(roundTrip);
+  m_timing->setText(timing);
+  statusBar()->clearMessage();
+  emit resultShown();
+}
+
+void MainWindow::selectCandidate(int i) {
+  if (!m_result || i < 0 || i >= static_cast<int>(m_result->masks.size())) return;
+  m_candidate = i;
+  updateCandidates();
+  updateCurrentOverlay();
+}
+
+void MainWindow::updateCandidates() {
+  for (int i = 0; i < 3; ++i) {
+    auto* b = m_candidateButtons[i];
+    const bool has = m_result && i < static_cast<int>(m_result->masks.size());
+    b->setEnabled(has);
+    b->setText(has ? QString("%1: %2").arg(i + 1).arg(m_result->iou[i], 0, 'f', 3) : QString("%1: -").arg(i + 1));
+    QSignalBlocker block(b);
+    b->setChecked(has && i == m_candidate);
+  }
+}
+
+void MainWindow::updateCurrentOverlay() {
+  if (!m_result || m_result->masks.empty()) {
+    m_canvas->clearCurrentMask();
+    return;
+  }
+  const int i = std::clamp(m_candidate, 0, static_cast<int>(m_result->masks.size()) - 1);
+  const auto c = objectColor(static_cast<int>(m_annotation.objects.size()));
+  m_canvas->setCurrentMask(m_result->masks[i], QColor(c[0], c[1], c[2]));
+  if (m_elastic->showDifference() && !m_result->reference.empty()) {
+    m_canvas->setDifference(differenceOverlay(m_result->masks[i], m_result->reference, QColor(255, 0, 255)));
+  } else {
+    m_canvas->setDifference({});
+  }
+}
+
+void MainWindow::updateParetoMarker() {
+  if (!m_space.valid()) return;
+  const auto f = m_space.figures(m_subnet);
+  const std::string s = m_space.toString(m_subnet);
+  double miou = std::nan("");
+  for (const auto& p : m_pareto->points()) {
+    if (p.subnet == s) miou = p.miou;
+  }
+  m_pareto->setCurrent(f.params / 1e6, miou, QString::fromStdString(s));
+}
+
+void MainWindow::openImageDialog() {
+  QSettings s;
+  const QString path = QFileDialog::getOpenFileName(
+      this, tr("Open image"), s.value("dirs/images").toString(),
+      tr("Images (%1);;All files (*)").arg(kImageFilters.join(' ')));
+  if (path.isEmpty()) return;
+  s.setValue("dirs/images", QFileInfo(path).absolutePath());
+  openImage(path);
+}
+
+void MainWindow::openFolderDialog() {
+  QSettings s;
+  const QString dir = QFileDialog::getExistingDirectory(this, tr("Open folder"), s.value("dirs/images").toString());
+  if (dir.isEmpty()) return;
+  s.setValue("dirs/images", dir);
+  openFolder(dir);
+}
+
+void MainWindow::openCheckpointDialog() {
+  QSettings s;
+  const QString path = QFileDialog::getOpenFileName(
+      this, tr("Open checkpoint"), s.value("dirs/models").toString(),
+      tr("Checkpoints (*.pth *.pt *.safetensors);;All files (*)"));
+  if (path.isEmpty()) return;
+  s.setValue("dirs/models", QFileInfo(path).absolutePath());
+  loadCheckpoint(path);
+}
+
+}  // namespace supersam::ui

@@ -1,0 +1,54 @@
+#pragma once
+// Pareto plot (QCustomPlot): every evaluated subnet as a point (size vs mIoU), the front (smallest size for its
+// quality) as a step line, the current subnet as a moving marker, tooltips on hover; clicking a point emits its
+// subnet string so the explorer loads it. Points can stream in while a search runs (addPoint + a coalesced replot).
+// GUI thread only.
+
+#include <vector>
+
+#include <QString>
+#include <QTimer>
+#include <QWidget>
+
+#include "ui/engine/results_store.h"
+
+class QCustomPlot;
+class QCPGraph;
+class QLabel;
+
+namespace supersam::ui {
+
+class ParetoPlot : public QWidget {
+  Q_OBJECT
+ public:
+  explicit ParetoPlot(QWidget* parent = nullptr);
+
+  void setPoints(const std::vector<EvaluatedSubnet>& points);
+  void addPoint(const EvaluatedSubnet& p);  // replot coalesced to ~20 per second
+  void clear();
+  const std::vector<EvaluatedSubnet>& points() const { return m_points; }
+  // Current subnet: x = its size; y = its mIoU if evaluated, else NaN (marker drawn on the x axis).
+  void setCurrent(double paramsM, double miou, const QString& subnet);
+  void setTitle(const QString& title);
+
+  QCustomPlot* plot() const { return m_plot; }
+  // Pixel position of point i inside plot() (tests click there).
+  QPoint pointPosition(size_t i) const;
+
+ signals:
+  void subnetClicked(QString subnet);
+
+ private:
+  void replot();
+  int nearestPoint(const QPointF& pixel, double maxDistance) const;
+
+  QCustomPlot* m_plot;
+  QLabel* m_caption;
+  QCPGraph* m_all = nullptr;
+  QCPGraph* m_front = nullptr;
+  QCPGraph* m_current = nullptr;
+  std::vector<EvaluatedSubnet> m_points;
+  QTimer m_replotTimer;
+};
+
+}  // namespace supersam::ui
