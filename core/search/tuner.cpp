@@ -75,6 +75,7 @@ struct Request {
   Identity identity;
   Metrics metrics;
   double seconds = 0.0;
+  std::optional<size_t> aliasOf;  // index in the generation of the request whose result this one shares
 };
 
 std::string statusLine(const SearchReport& r) {
@@ -101,6 +102,9 @@ SearchReport runSearch(const Problem& problem, Technique& technique, const Searc
   const int parallelism = std::max(1, options.parallelism);
   int64_t nextRequest = 0;
   int64_t idle = 0;
+  // Different configurations may be the same thing outside the search (a dropped block's width does not matter):
+  // evaluate each identity once per run.
+  std::map<std::string, size_t> byIdentity;
   std::mutex storeMutex;
 
   for (;;) {
@@ -131,6 +135,7 @@ SearchReport runSearch(const Problem& problem, Technique& technique, const Searc
     const int64_t remaining = options.maxEvaluations > 0 ? options.maxEvaluations - done : INT64_MAX;
     std::vector<Request> gen;
     std::map<Config, size_t> genNew;
+    std::map<std::string, size_t> genIdentity;
     int64_t fresh = 0;
     for (int z = 0; z < parallelism && fresh < remaining; ++z) {
       Proposal p = technique.propose(d, nextRequest);
@@ -147,9 +152,17 @@ SearchReport runSearch(const Problem& problem, Technique& technique, const Searc
         r.kind = ReqKind::Duplicate;
       } else {
         r.identity = problem.identityOf(r.config);
-        std::optional<Metrics> cached = store ? store->lookup(r.identity) : std::nullopt;
-        r.kind = cached ? ReqKind::Reused : ReqKind::New;
+        std::optional<Metrics> cached;
+        if (auto it = byIdentity.find(r.identity.hash); it != byIdentity.end()) {
+          cached = report.points[it->second].metrics;
+        } else if (auto g = genIdentity.find(r.identity.hash); g != genIdentity.end()) {
+          r.aliasOf = g->second;  // same identity as a request of this generation: share its result
+        } else if (store) {
+          cached = store->lookup(r.identity);
+        }
+        r.kind = cached || r.aliasOf ? ReqKind::Reused : ReqKind::New;
         if (cached) r.metrics = std::move(*cached);
+        if (r.kind == ReqKind::New) genIdentity[r.identity.hash] = gen.size();
         genNew[r.config] = gen.size();
         ++fresh;
       }
@@ -205,11 +218,12 @@ SearchReport runSearch(const Problem& problem, Technique& technique, const Searc
         continue;
       }
       anyNew = true;
+      if (r.aliasOf) r.metrics = gen[*r.aliasOf].metrics;
       EvaluatedPoint pt;
       pt.index = static_cast<int64_t>(report.points.size());
       pt.config = r.config;
       pt.id = std::move(r.identity);
-      pt.metrics = std::move(r.metrics);
+      pt.metrics = r.metrics;
       pt.score = scoreOf(pt.metrics, problem.constraints);
       pt.technique = r.source;
       pt.reused = r.kind == ReqKind::Reused;
@@ -220,6 +234,7 @@ SearchReport runSearch(const Problem& problem, Technique& technique, const Searc
       report.points.push_back(std::move(pt));
       const EvaluatedPoint& added = report.points.back();
       d.index[added.config] = static_cast<size_t>(added.index);
+      byIdentity.emplace(added.id.hash, static_cast<size_t>(added.index));
       if (added.newBest) report.best = added.index;
       report.seconds = since(t0);
       if (onPoint) onPoint(added, report);

@@ -7,7 +7,8 @@
 // it against --test-limit); requests that bring nothing new are counted, and after `maxIdleRequests` of them in a
 // row the run stops as exhausted. A configuration found in the ResultStore (evaluated by an earlier or killed
 // run under the same protocol) is reused without evaluation but counts as one of this run's configurations, so a
-// resumed run replays exactly the run it continues and stops at the same place.
+// resumed run replays exactly the run it continues and stops at the same place. Two configurations with the same
+// Identity (e.g. differing only in the width of a dropped block) are evaluated once: the second reuses the result.
 //
 // Thread-safety: runSearch is synchronous. With parallelism > 1, Problem::evaluate is called from several threads
 // at once and must be thread-safe; ResultStore::save is serialised by the driver; callbacks run on the calling

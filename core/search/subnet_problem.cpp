@@ -1,0 +1,110 @@
+#include "core/search/subnet_problem.h"
+
+#include <algorithm>
+
+#include <nlohmann/json.hpp>
+
+#include "core/supernet/cost_model.h"
+#include "core/util/error.h"
+
+namespace supersam::search {
+
+SubnetEncoding::SubnetEncoding(const supernet::SearchSpace& space, bool ordinalWidths) : m_subnets(space) {
+  const int64_t depth = space.depth();
+  m_widthParam.assign(static_cast<size_t>(depth), -1);
+  m_keepParam.assign(static_cast<size_t>(depth), -1);
+  for (int64_t b = 0; b < depth; ++b) {
+    const auto& widths = space.block(b).widths;
+    if (widths.size() < 2) continue;
+    const std::string name = "block" + std::to_string(b) + "_width";
+    if (ordinalWidths) {
+      m_widthParam[static_cast<size_t>(b)] =
+          static_cast<int>(m_space.addInt(name, 0, static_cast<int64_t>(widths.size()) - 1));
+    } else {
+      std::vector<std::string> labels;
+      for (int64_t w : widths) labels.push_back(std::to_string(w));
+      m_widthParam[static_cast<size_t>(b)] = static_cast<int>(m_space.addEnum(name, labels));
+    }
+  }
+  for (int64_t b = 0; b < depth; ++b) {
+    if (space.block(b).prunable) {
+      m_keepParam[static_cast<size_t>(b)] = static_cast<int>(m_space.addBool("block" + std::to_string(b) + "_kept"));
+    }
+  }
+  if (m_space.size() == 0) throw util::Error("search space '" + space.name() + "' has a single subnet: nothing to search");
+}
+
+supernet::Subnet SubnetEncoding::toSubnet(const Config& c) const {
+  std::vector<supernet::SubnetBlock> blocks;
+  for (int64_t b = 0; b < m_subnets.depth(); ++b) {
+    const auto& widths = m_subnets.block(b).widths;
+    const int wp = m_widthParam[static_cast<size_t>(b)];
+    const int kp = m_keepParam[static_cast<size_t>(b)];
+    supernet::SubnetBlock blk;
+    blk.kept = kp < 0 || c.at(static_cast<size_t>(kp)) != 0;
+    blk.mlpWidth = blk.kept ? widths.at(wp < 0 ? widths.size() - 1 : static_cast<size_t>(c.at(static_cast<size_t>(wp))))
+                            : 0;
+    blocks.push_back(blk);
+  }
+  return supernet::Subnet(std::move(blocks));
+}
+
+Config SubnetEncoding::fromSubnet(const supernet::Subnet& s) const {
+  m_subnets.check(s);
+  Config c(m_space.size(), 0);
+  for (int64_t b = 0; b < m_subnets.depth(); ++b) {
+    const int wp = m_widthParam[static_cast<size_t>(b)];
+    const int kp = m_keepParam[static_cast<size_t>(b)];
+    if (kp >= 0) c[static_cast<size_t>(kp)] = s.kept(b) ? 1 : 0;
+    if (wp >= 0 && s.kept(b)) {
+      const auto& widths = m_subnets.block(b).widths;
+      c[static_cast<size_t>(wp)] = std::find(widths.begin(), widths.end(), s.width(b)) - widths.begin();
+    }
+  }
+  return c;
+}
+
+Problem makeSubnetProblem(const SubnetEncoding& encoding, const model::SamArch& arch, const Constraints& constraints,
+                          SubnetObjective quality) {
+  encoding.subnetSpace().validateFor(arch);
+  Problem p;
+  p.space = encoding.space();
+  p.constraints = constraints;
+  p.identify = [&encoding](const Config& c) {
+    const supernet::Subnet s = encoding.toSubnet(c);
+    return Identity{s.hash(), s.toString()};
+  };
+  p.minimumCost = [&encoding, arch] {
+    // The smallest subnet (minimum widths, prunable blocks dropped) minimises every analytical cost.
+    const supernet::Cost c = supernet::computeCost(arch, encoding.subnetSpace().smallest());
+    Metrics m;
+    m.params = static_cast<double>(c.params);
+    m.macs = static_cast<double>(c.encoderMacs);
+    m.bytes = static_cast<double>(c.bytesFp32);
+    return m;
+  };
+  p.evaluate = [&encoding, arch, quality](const Config& c) {
+    const supernet::Subnet s = encoding.toSubnet(c);
+    Metrics m = quality(s);
+    const supernet::Cost cost = supernet::computeCost(arch, s);
+    m.params = static_cast<double>(cost.params);
+    m.macs = static_cast<double>(cost.encoderMacs);
+    m.bytes = static_cast<double>(cost.bytesFp32);
+    return m;
+  };
+  return p;
+}
+
+supernet::SearchSpace searchSpaceFromMetadata(const std::map<std::string, std::string>& metadata,
+                                              const model::SamArch& arch) {
+  auto it = metadata.find("supernet");
+  if (it != metadata.end()) {
+    const nlohmann::json j = nlohmann::json::parse(it->second, nullptr, false);
+    if (j.is_discarded()) throw util::Error("the checkpoint's \"supernet\" metadata is not JSON");
+    if (j.contains("search_space")) return supernet::SearchSpace::fromJson(j["search_space"], "supernet metadata");
+    if (j.contains("blocks")) return supernet::SearchSpace::fromJson(j, "supernet metadata");
+  }
+  return supernet::SearchSpace::official(arch);
+}
+
+}  // namespace supersam::search
