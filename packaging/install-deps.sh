@@ -11,7 +11,7 @@ packages=(
   libopencv-dev
   libsqlite3-dev nlohmann-json3-dev
   googletest libgtest-dev libgmock-dev
-  zlib1g-dev
+  zlib1g-dev libgloo-dev
   xvfb xauth
   python3 python3-numpy python3-sqlalchemy python3-future
   python3-skimage-lib python3-skimage

@@ -1,0 +1,118 @@
+#include "core/train/batch.h"
+
+#include <algorithm>
+#include <numeric>
+#include <random>
+
+#include <ATen/ATen.h>
+#include <opencv2/imgproc.hpp>
+
+#include "core/infer/predictor.h"
+#include "core/util/error.h"
+
+namespace supersam::train {
+
+uint64_t mixSeed(uint64_t a, uint64_t b) {
+  uint64_t z = a + 0x9e3779b97f4a7c15ULL * (b + 1);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+namespace {
+
+// The mask resized like the image (bilinear on 0/1, threshold 0.5) and zero-padded to S x S.
+cv::Mat maskInInputFrame(const cv::Mat& mask, std::array<int64_t, 2> inputHW, int64_t size) {
+  cv::Mat f;
+  mask.convertTo(f, CV_32F);
+  cv::Mat resized;
+  cv::resize(f, resized, cv::Size(static_cast<int>(inputHW[1]), static_cast<int>(inputHW[0])), 0, 0,
+             cv::INTER_LINEAR);
+  cv::Mat out = cv::Mat::zeros(static_cast<int>(size), static_cast<int>(size), CV_8U);
+  cv::Mat roi = out(cv::Rect(0, 0, resized.cols, resized.rows));
+  cv::Mat bin = resized > 0.5f;  // 255 / 0
+  bin.copyTo(roi);
+  return out / 255;
+}
+
+}  // namespace
+
+TrainImage makeTrainImage(const data::Sample& sample, const model::SamArch& arch, const PromptOptions& opt,
+                          uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  at::Tensor rgb = data::loadSampleImage(sample);
+  TrainImage out;
+  out.input = infer::preprocessImage(rgb, arch, &out.inputHW).squeeze(0).contiguous();
+  const int64_t s = arch.imageSize;
+
+  std::vector<size_t> order(sample.objects.size());
+  std::iota(order.begin(), order.end(), size_t{0});
+  std::shuffle(order.begin(), order.end(), rng);
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  std::vector<at::Tensor> targets;
+  for (size_t idx : order) {
+    if (static_cast<int64_t>(targets.size()) >= opt.maxObjects) break;
+    cv::Mat m = maskInInputFrame(sample.objects[idx].mask(), out.inputHW, s);
+    std::vector<cv::Point> pts;
+    cv::findNonZero(m, pts);
+    if (pts.empty()) continue;
+    ObjectPrompt p;
+    p.isBox = unit(rng) >= opt.pointFraction;
+    if (p.isBox) {
+      cv::Rect r = cv::boundingRect(pts);
+      double x0 = r.x, y0 = r.y, x1 = r.x + r.width, y1 = r.y + r.height;
+      const double jw = opt.boxJitter * r.width, jh = opt.boxJitter * r.height;
+      auto jitter = [&](double v, double j) { return v + (2.0 * unit(rng) - 1.0) * j; };
+      x0 = jitter(x0, jw), x1 = jitter(x1, jw), y0 = jitter(y0, jh), y1 = jitter(y1, jh);
+      const double w = static_cast<double>(out.inputHW[1]), h = static_cast<double>(out.inputHW[0]);
+      x0 = std::clamp(x0, 0.0, w), x1 = std::clamp(x1, 0.0, w), y0 = std::clamp(y0, 0.0, h), y1 = std::clamp(y1, 0.0, h);
+      if (x1 < x0) std::swap(x0, x1);
+      if (y1 < y0) std::swap(y0, y1);
+      p.box = {static_cast<float>(x0), static_cast<float>(y0), static_cast<float>(x1), static_cast<float>(y1)};
+    } else {
+      std::uniform_int_distribution<size_t> pick(0, pts.size() - 1);
+      const cv::Point& q = pts[pick(rng)];
+      p.point = {static_cast<float>(q.x + 0.5), static_cast<float>(q.y + 0.5)};
+    }
+    out.prompts.push_back(p);
+    targets.push_back(at::from_blob(m.data, {s, s}, at::kByte).to(at::kFloat));
+  }
+  out.targets = targets.empty() ? at::zeros({0, s, s}) : at::stack(targets);
+  return out;
+}
+
+DataOrder::DataOrder(std::vector<const data::Dataset*> datasets, uint64_t seed) : m_seed(seed) {
+  for (const data::Dataset* d : datasets) {
+    for (const data::Sample& s : d->samples) {
+      if (!s.objects.empty()) m_items.push_back(&s);
+    }
+  }
+  if (m_items.empty()) throw util::Error("training data: no image with at least one object in the datasets given");
+}
+
+const std::vector<int64_t>& DataOrder::permutation(int64_t epoch) const {
+  if (epoch != m_cachedEpoch) {
+    m_perm.resize(m_items.size());
+    std::iota(m_perm.begin(), m_perm.end(), int64_t{0});
+    std::mt19937_64 rng(mixSeed(m_seed, static_cast<uint64_t>(epoch) + 0x5eedULL));
+    // Fisher-Yates with our own index draws: std::shuffle's algorithm is implementation-defined.
+    for (int64_t i = static_cast<int64_t>(m_perm.size()) - 1; i > 0; --i) {
+      const int64_t j = static_cast<int64_t>(rng() % static_cast<uint64_t>(i + 1));
+      std::swap(m_perm[i], m_perm[j]);
+    }
+    m_cachedEpoch = epoch;
+  }
+  return m_perm;
+}
+
+const data::Sample& DataOrder::at(int64_t position) const {
+  const int64_t n = size();
+  const int64_t epoch = position / n;
+  return *m_items[static_cast<size_t>(permutation(epoch)[static_cast<size_t>(position % n)])];
+}
+
+uint64_t DataOrder::promptSeed(int64_t position) const {
+  return mixSeed(m_seed ^ 0x70726f6d7074ULL, static_cast<uint64_t>(position));
+}
+
+}  // namespace supersam::train
