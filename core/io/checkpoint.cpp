@@ -88,10 +88,11 @@ void loadStateDictInto(torch::nn::Module& module, const StateDict& sd, const std
   std::vector<std::string> problems;
   std::map<std::string, bool> known;
   auto check = [&](const std::string& key, const at::Tensor& t, bool isBuffer) {
+    // Official checkpoints lack only SAM's non-persistent buffers; every other parameter and buffer is required.
     known[key] = true;
     auto it = given.find(key);
     if (it == given.end()) {
-      if (!isBuffer)
+      if (!(isBuffer && isNonPersistentBuffer(key)))
         problems.push_back("missing key '" + key + "' (the model expects shape " + shapeText(t.sizes()) + ")");
       return;
     }

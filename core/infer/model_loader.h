@@ -1,0 +1,44 @@
+#pragma once
+// Loading a SAM from any checkpoint the product reads (official .pth, our safetensors, Hugging Face safetensors),
+// choosing its architecture: an explicit override ("vit_b", ... or a JSON file), else our safetensors' "arch"
+// metadata, else inferred from the tensor shapes (presets are recognised by name, anything else is "custom").
+// Thread-safety: free functions, no shared state.
+
+#include <map>
+#include <optional>
+#include <string>
+
+#include <c10/core/Device.h>
+
+#include "core/io/checkpoint.h"
+#include "core/model/arch.h"
+#include "core/model/sam.h"
+
+namespace supersam::infer {
+
+struct LoadedModel {
+  model::Sam sam{nullptr};  // in eval() mode, on the requested device
+  model::SamArch arch;
+  io::CheckpointFormat format = io::CheckpointFormat::Safetensors;
+  std::map<std::string, std::string> metadata;  // safetensors __metadata__ (empty for .pth)
+  std::string path;
+};
+
+// Throws util::Error naming the file and the first offending key (missing, unexpected, shape mismatch) when the
+// checkpoint does not fit the architecture, or the device when it is unavailable. Nothing is loaded half-way.
+LoadedModel loadModel(const std::string& path, const std::optional<std::string>& archOverride = std::nullopt,
+                      c10::Device device = c10::kCPU);
+// Same, from a checkpoint already read (its tensors are copied into the model).
+LoadedModel loadModel(const io::Checkpoint& checkpoint, const std::optional<std::string>& archOverride = std::nullopt,
+                      c10::Device device = c10::kCPU);
+
+// The architecture a checkpoint is loaded with (override > metadata "arch" > inferred), without building the model.
+model::SamArch archForCheckpoint(const io::Checkpoint& checkpoint, const std::optional<std::string>& archOverride);
+
+// The architecture implied by official SAM key names and shapes. Head counts are not visible in shapes: the encoder's
+// comes from the relative-position tables (head_dim = rel_pos_h.shape[1]), the decoder's is SAM's fixed 8. Global
+// blocks are those whose tables span the whole token grid (2*tokens-1 rows), the others give window_size. Per-block
+// MLP widths that differ become encoder_mlp_dims. Throws util::Error naming `source` and the missing/odd key.
+model::SamArch inferArch(const io::StateDict& sd, const std::string& source);
+
+}  // namespace supersam::infer
