@@ -47,7 +47,7 @@ at::Tensor preprocessImage(const at::Tensor& rgbHwcU8, const model::SamArch& arc
     cv::Mat in(static_cast<int>(h), static_cast<int>(w), CV_8UC3, src.data_ptr<uint8_t>());
     resized = at::empty({target[0], target[1], 3}, src.options());
     cv::Mat out(static_cast<int>(target[0]), static_cast<int>(target[1]), CV_8UC3, resized.data_ptr<uint8_t>());
-    cv::resize(in, out, out.size(), 0, 0, cv::INTER_LINEAR);
+    cv::resize(in, out, out.size(), 0, 0, target[0] < h ? cv::INTER_AREA : cv::INTER_LINEAR);
   }
   if (inputHW) *inputHW = target;
   at::Tensor x = resized.to(rgbHwcU8.device()).permute({2, 0, 1}).unsqueeze(0).to(at::kFloat);
