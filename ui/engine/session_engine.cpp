@@ -182,7 +182,7 @@ ModelInfo SessionEngine::loadModel(const std::string& path, const std::string& a
   d.acts.clear();
   d.hasImage = false;
   d.lastPrompts = {};
-  d.lastLowRes = {};
+  d.lastLowRes = at::Tensor();
   return info;
 }
 
@@ -196,7 +196,7 @@ void SessionEngine::setImage(const ImageRgb& image) {
   d.acts.clear();
   d.reference.reset();
   d.lastPrompts = {};
-  d.lastLowRes = {};
+  d.lastLowRes = at::Tensor();
   d.hasImage = false;
   if (image.empty()) return;
   if (!hasModel()) throw util::Error("no model loaded: open a checkpoint first");
@@ -228,7 +228,7 @@ PredictionResult SessionEngine::run(const model::ElasticConfig& cfg, const Promp
   }
   if (prompts.empty()) {
     d.lastPrompts = {};
-    d.lastLowRes = {};
+    d.lastLowRes = at::Tensor();
     return r;
   }
   infer::Prompt p;

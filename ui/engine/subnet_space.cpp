@@ -33,7 +33,16 @@ SubnetSpace::SubnetSpace(const model::SamArch& arch, ModelInfo info, const std::
   if (!searchSpaceJson.empty()) {
     impl->space = supernet::SearchSpace::fromJson(nlohmann::json::parse(searchSpaceJson), info.path);
   } else {
-    impl->space = supernet::SearchSpace::official(arch);
+    // No calibration recorded: the authors' hand-picked prunable blocks; on shallow encoders where that set
+    // covers every block, all blocks but the first.
+    try {
+      impl->space = supernet::SearchSpace::official(arch);
+      impl->space.validateFor(arch);
+    } catch (const util::Error&) {
+      std::vector<int64_t> prunable;
+      for (int64_t i = 1; i < depth; ++i) prunable.push_back(i);
+      impl->space = supernet::SearchSpace::widthOnly(arch).withPrunable(prunable, 0.5);
+    }
   }
   impl->space.validateFor(arch);
   if (static_cast<int64_t>(info.blocks.size()) != depth) {

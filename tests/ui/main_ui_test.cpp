@@ -1,0 +1,20 @@
+// test_ui's main: the widgets need a QApplication (offscreen platform, set by CTest), and QSettings must not touch
+// the user's real settings, so QStandardPaths' test mode is on.
+#include <QApplication>
+#include <QStandardPaths>
+#include <gtest/gtest.h>
+
+#include "core/util/runtime.h"
+#include "ui/workers/meta_types.h"
+
+int main(int argc, char** argv) {
+  if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM")) qputenv("QT_QPA_PLATFORM", "offscreen");
+  QStandardPaths::setTestModeEnabled(true);
+  QApplication app(argc, argv);
+  QApplication::setOrganizationName("SuperSAM-tests");
+  QApplication::setApplicationName("test_ui");
+  supersam::util::setThreads(2);
+  supersam::ui::registerMetaTypes();
+  ::testing::InitGoogleTest(&argc, argv);
+  return RUN_ALL_TESTS();
+}

@@ -1,0 +1,191 @@
+// The main window end to end on the offscreen platform: load the tiny model and an image, click, see a mask; move
+// the sliders, see the subnet, figures and mask change; click a Pareto point; undo/redo; accept objects and save
+// and reopen annotations.
+#include <QLineEdit>
+#include <QListWidget>
+#include <QSlider>
+#include <gtest/gtest.h>
+#include <qcustomplot.h>
+
+#include "tests/ui/ui_test_support.h"
+#include "ui/main_window.h"
+#include "ui/widgets/elastic_panel.h"
+#include "ui/widgets/image_canvas.h"
+#include "ui/widgets/pareto_plot.h"
+
+namespace supersam::ui {
+namespace {
+
+class MainWindowTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir = QString::fromStdString(test::tempDir("ui-main-window"));
+    imagePath = dir + "/disc.png";
+    ASSERT_TRUE(test::syntheticImage().save(imagePath));
+    w = std::make_unique<MainWindow>();
+    w->setErrorDialogsEnabled(false);
+    w->resize(1200, 800);
+    w->show();
+    QSignalSpy ready(w.get(), &MainWindow::modelReady);
+    w->loadCheckpoint(QString::fromStdString(test::tinyCheckpoint()));
+    ASSERT_TRUE(ready.wait(30000)) << w->lastError().toStdString();
+    ASSERT_TRUE(w->modelLoaded());
+    ASSERT_TRUE(w->openImage(imagePath));
+    // The first request encodes the image without prompts.
+    ASSERT_TRUE(test::waitUntil([&] { return !w->busy(); }));
+  }
+
+  // Clicks at image pixel (x, y) on the canvas and waits for a mask.
+  bool clickAndWait(double x, double y, Qt::MouseButton button = Qt::LeftButton) {
+    const size_t before = w->prompts().points.size();
+    const QPoint at = w->canvas()->imageToWidget(QPointF(x, y)).toPoint();
+    QTest::mouseClick(w->canvas(), button, Qt::NoModifier, at);
+    if (w->prompts().points.size() != before + 1) return false;
+    return test::waitUntil([&] { return w->lastResult() && !w->busy() && !w->lastResult()->masks.empty(); });
+  }
+
+  QString dir, imagePath;
+  std::unique_ptr<MainWindow> w;
+};
+
+TEST_F(MainWindowTest, ClickMakesAMaskWithThreeCandidates) {
+  ASSERT_TRUE(clickAndWait(75, 50));
+  EXPECT_EQ(w->prompts().labels.back(), 1);
+  ASSERT_TRUE(w->lastResult().has_value());
+  EXPECT_EQ(w->lastResult()->masks.size(), 3u);
+  EXPECT_EQ(w->lastResult()->masks[0].width, 150);
+  EXPECT_TRUE(w->canvas()->hasCurrentMask());
+  // Right click = background point.
+  ASSERT_TRUE(clickAndWait(10, 10, Qt::RightButton));
+  EXPECT_EQ(w->prompts().labels.back(), 0);
+  EXPECT_EQ(w->prompts().points.size(), 2u);
+}
+
+TEST_F(MainWindowTest, DragDrawsABox) {
+  QSignalSpy shown(w.get(), &MainWindow::resultShown);
+  const QPoint a = w->canvas()->imageToWidget(QPointF(40, 20)).toPoint();
+  const QPoint b = w->canvas()->imageToWidget(QPointF(110, 80)).toPoint();
+  QTest::mousePress(w->canvas(), Qt::LeftButton, Qt::NoModifier, a);
+  QTest::mouseMove(w->canvas(), (a + b) / 2);
+  QTest::mouseMove(w->canvas(), b);
+  QTest::mouseRelease(w->canvas(), Qt::LeftButton, Qt::NoModifier, b);
+  ASSERT_TRUE(w->prompts().box.has_value());
+  EXPECT_TRUE(w->prompts().points.empty());
+  EXPECT_NEAR((*w->prompts().box)[0], 40, 2);
+  EXPECT_NEAR((*w->prompts().box)[3], 80, 2);
+  ASSERT_TRUE(test::waitUntil([&] { return w->lastResult() && !w->busy(); }));
+}
+
+TEST_F(MainWindowTest, SlidersChangeSubnetFiguresAndRecomputeTheMask) {
+  ASSERT_TRUE(clickAndWait(75, 50));
+  auto* panel = w->elasticPanel();
+  const QString before = panel->subnetEdit()->text();
+  const QString figuresBefore = panel->figuresText();
+  EXPECT_EQ(before, "256,256,256,256");
+  panel->widthSlider()->setValue(25);
+  const QString narrow = panel->subnetEdit()->text();
+  EXPECT_NE(narrow, before);
+  EXPECT_NE(panel->figuresText(), figuresBefore);
+  ASSERT_TRUE(test::waitUntil([&] { return w->lastResult() && w->lastResult()->subnet == narrow.toStdString(); }))
+      << "the mask was not recomputed for " << narrow.toStdString();
+  EXPECT_EQ(w->lastResult()->masks.size(), 3u);
+  EXPECT_GE(w->lastResult()->agreementIoU, 0.0);
+  EXPECT_LE(w->lastResult()->agreementIoU, 1.0);
+
+  const int depth = panel->depthSlider()->value();
+  ASSERT_GT(depth, panel->depthSlider()->minimum());
+  panel->depthSlider()->setValue(depth - 1);
+  const QString shallower = panel->subnetEdit()->text();
+  EXPECT_TRUE(shallower.contains('x')) << shallower.toStdString();
+  ASSERT_TRUE(test::waitUntil([&] { return w->lastResult() && w->lastResult()->subnet == shallower.toStdString(); }));
+}
+
+TEST_F(MainWindowTest, PastedSubnetStringLoadsAndABadOneIsReported) {
+  auto* edit = w->elasticPanel()->subnetEdit();
+  edit->setText("64,x,256,128");
+  emit edit->editingFinished();
+  EXPECT_EQ(w->elasticPanel()->subnetEdit()->text(), "64,x,256,128");
+  ASSERT_TRUE(test::waitUntil([&] { return !w->busy(); }));
+  edit->setText("1,2,3");
+  emit edit->editingFinished();
+  EXPECT_FALSE(w->lastError().isEmpty());
+  EXPECT_EQ(w->space().toString(w->elasticPanel()->subnet()), "64,x,256,128");
+}
+
+TEST_F(MainWindowTest, ClickingAParetoPointLoadsThatSubnet) {
+  const auto& s = w->space();
+  std::vector<EvaluatedSubnet> pts;
+  for (const auto& cfg : {s.largest(), s.smallest(), s.fromSliders(s.depth(), 0.5)}) {
+    EvaluatedSubnet p;
+    p.subnet = s.toString(cfg);
+    p.paramsM = s.figures(cfg).params / 1e6;
+    p.gmacs = s.figures(cfg).gmacs;
+    p.miou = 0.3 + p.paramsM;
+    pts.push_back(p);
+  }
+  w->paretoPlot()->setPoints(pts);
+  w->paretoPlot()->plot()->replot();
+  QTest::qWait(20);
+  const QPoint at = w->paretoPlot()->pointPosition(1);
+  QTest::mouseClick(w->paretoPlot()->plot(), Qt::LeftButton, Qt::NoModifier, at);
+  EXPECT_EQ(w->elasticPanel()->subnetEdit()->text().toStdString(), pts[1].subnet);
+  ASSERT_TRUE(test::waitUntil([&] { return !w->busy(); }));
+}
+
+TEST_F(MainWindowTest, UndoRedoAndClear) {
+  ASSERT_TRUE(clickAndWait(75, 50));
+  ASSERT_TRUE(clickAndWait(30, 30));
+  EXPECT_EQ(w->prompts().points.size(), 2u);
+  w->undoStack()->undo();
+  EXPECT_EQ(w->prompts().points.size(), 1u);
+  w->undoStack()->redo();
+  EXPECT_EQ(w->prompts().points.size(), 2u);
+  w->clearPrompts();
+  EXPECT_TRUE(w->prompts().empty());
+  EXPECT_FALSE(w->canvas()->hasCurrentMask());
+  w->undoStack()->undo();
+  EXPECT_EQ(w->prompts().points.size(), 2u);
+  ASSERT_TRUE(test::waitUntil([&] { return !w->busy(); }));
+}
+
+TEST_F(MainWindowTest, AnnotationsSaveAndReopen) {
+  ASSERT_TRUE(clickAndWait(75, 50));
+  w->acceptObject();
+  ASSERT_TRUE(clickAndWait(20, 80));
+  w->acceptObject();
+  ASSERT_EQ(w->objects().size(), 2u);
+  EXPECT_TRUE(w->prompts().empty());
+  // Rename the second object through the list.
+  w->objectList()->item(1)->setText("renamed");
+  EXPECT_EQ(w->objects()[1].label, "renamed");
+  const auto saved = w->objects();
+  const QString json = dir + "/disc.coco.json";
+  ASSERT_TRUE(w->saveAnnotations(json)) << w->lastError().toStdString();
+  EXPECT_TRUE(QFileInfo::exists(dir + "/disc_instances.png"));
+
+  // Reopening the image brings its annotations back (they lie beside it).
+  ASSERT_TRUE(w->openImage(imagePath));
+  ASSERT_EQ(w->objects().size(), 2u);
+  for (size_t i = 0; i < saved.size(); ++i) {
+    EXPECT_EQ(w->objects()[i].label, saved[i].label);
+    EXPECT_EQ(w->objects()[i].mask.data, saved[i].mask.data);
+    EXPECT_EQ(w->objects()[i].prompts, saved[i].prompts);
+  }
+  EXPECT_EQ(w->objectList()->count(), 2);
+  ASSERT_TRUE(test::waitUntil([&] { return !w->busy(); }));
+}
+
+TEST_F(MainWindowTest, BadFilesAreReportedAndTheWindowKeepsWorking) {
+  EXPECT_FALSE(w->openImage(dir + "/missing.png"));
+  EXPECT_TRUE(w->lastError().contains("missing.png"));
+  QSignalSpy ready(w.get(), &MainWindow::modelReady);
+  w->loadCheckpoint(dir + "/missing.pth");
+  ASSERT_TRUE(ready.wait(10000));
+  EXPECT_FALSE(ready.takeFirst().at(0).toBool());
+  EXPECT_TRUE(w->lastError().contains("missing.pth"));
+  EXPECT_TRUE(w->modelLoaded());
+  EXPECT_TRUE(clickAndWait(75, 50));
+}
+
+}  // namespace
+}  // namespace supersam::ui

@@ -1,0 +1,116 @@
+// The interactive engine facade on the tiny reference SAM (random weights): loading, caching, incremental
+// re-encoding that matches a full encode, subnet strings and figures.
+#include <gtest/gtest.h>
+
+#include "core/util/error.h"
+#include "tests/ui/ui_test_support.h"
+#include "ui/engine/session_engine.h"
+
+namespace supersam::ui {
+namespace {
+
+PromptSet onePoint(float x, float y) {
+  PromptSet p;
+  p.points.push_back({x, y});
+  p.labels.push_back(1);
+  return p;
+}
+
+TEST(SessionEngine, LoadsTheTinyCheckpointWithItsArchBeside) {
+  SessionEngine e;
+  const ModelInfo info = e.loadModel(test::tinyCheckpoint());
+  EXPECT_TRUE(e.hasModel());
+  EXPECT_EQ(info.imageSize, 128);
+  ASSERT_EQ(info.blocks.size(), 4u);
+  EXPECT_TRUE(info.blocks[1].global);
+  EXPECT_FALSE(info.blocks[0].global);
+  EXPECT_EQ(info.blocks[0].fullWidth, 256);
+  EXPECT_EQ(info.blocks[0].widthChoices.back(), 256);
+  const SubnetSpace s = e.space();
+  ASSERT_TRUE(s.valid());
+  EXPECT_EQ(s.toString(s.largest()), "256,256,256,256");
+}
+
+TEST(SessionEngine, BadCheckpointThrowsAndKeepsThePreviousModel) {
+  SessionEngine e;
+  e.loadModel(test::tinyCheckpoint());
+  const std::string bad = test::tempDir("ui-bad-ckpt") + "/nothing.pth";
+  EXPECT_THROW(e.loadModel(bad), util::Error);
+  EXPECT_TRUE(e.hasModel());
+  EXPECT_EQ(e.space().depth(), 4);
+}
+
+TEST(SessionEngine, PredictsThreeCandidatesAtImageSizeAndCachesTheEmbedding) {
+  SessionEngine e;
+  e.loadModel(test::tinyCheckpoint());
+  e.setImage(test::toRgb(test::syntheticImage()));
+  const auto cfg = e.space().largest();
+  const PredictionResult r = e.run(cfg, onePoint(75, 50), /*withReference=*/true);
+  ASSERT_EQ(r.masks.size(), 3u);
+  ASSERT_EQ(r.iou.size(), 3u);
+  EXPECT_EQ(r.masks[0].width, 150);
+  EXPECT_EQ(r.masks[0].height, 100);
+  EXPECT_EQ(r.encodedFromBlock, 0);
+  EXPECT_GE(r.best, 0);
+  EXPECT_LT(r.best, 3);
+  EXPECT_DOUBLE_EQ(r.agreementIoU, 1.0);  // the largest subnet agrees with itself
+  const PredictionResult r2 = e.run(cfg, onePoint(20, 20), false);
+  EXPECT_EQ(r2.encodedFromBlock, -1) << "a prompt change must not re-encode";
+  EXPECT_EQ(r2.masks.size(), 3u);
+}
+
+TEST(SessionEngine, IncrementalReencodeMatchesAFreshFullEncode) {
+  SessionEngine inc, fresh;
+  inc.loadModel(test::tinyCheckpoint());
+  fresh.loadModel(test::tinyCheckpoint());
+  const auto img = test::toRgb(test::syntheticImage());
+  inc.setImage(img);
+  fresh.setImage(img);
+  const SubnetSpace s = inc.space();
+  auto cfg = s.largest();
+  inc.run(cfg, {}, false);
+  cfg[3].mlpWidth = s.info().blocks[3].widthChoices.front();
+  const PredictionResult a = inc.run(cfg, onePoint(60, 40), false);
+  EXPECT_EQ(a.encodedFromBlock, 3) << "only the last block should re-run";
+  const PredictionResult b = fresh.run(cfg, onePoint(60, 40), false);
+  EXPECT_EQ(b.encodedFromBlock, 0);
+  ASSERT_EQ(a.masks.size(), b.masks.size());
+  for (size_t i = 0; i < a.masks.size(); ++i) {
+    EXPECT_NEAR(a.iou[i], b.iou[i], 1e-5);
+    EXPECT_GE(maskIoU(a.masks[i], b.masks[i]), 0.999);
+  }
+}
+
+TEST(SessionEngine, SubnetStringsSlidersAndFigures) {
+  SessionEngine e;
+  e.loadModel(test::tinyCheckpoint());
+  const SubnetSpace s = e.space();
+  const auto big = s.largest(), small = s.smallest();
+  EXPECT_EQ(s.parse(s.toString(small)), small);
+  EXPECT_THROW(s.parse("1,2"), util::Error);
+  EXPECT_LT(s.figures(small).params, s.figures(big).params);
+  EXPECT_LT(s.figures(small).gmacs, s.figures(big).gmacs);
+  EXPECT_GT(s.figures(big).weightMB, 0.0);
+  // The depth slider drops prunable blocks; the width slider narrows every kept block.
+  const auto fewer = s.fromSliders(s.depth() - 1, 1.0);
+  EXPECT_EQ(s.keptBlocks(fewer), s.depth() - 1);
+  const auto narrow = s.fromSliders(s.depth(), 0.25);
+  EXPECT_LT(s.meanWidthRatio(narrow), 0.5);
+  EXPECT_EQ(s.firstDifference(big, big), s.depth());
+}
+
+TEST(SessionEngine, RunWithoutImageIsAnError) {
+  SessionEngine e;
+  EXPECT_THROW(e.run({}, onePoint(1, 1), false), util::Error);
+  e.loadModel(test::tinyCheckpoint());
+  EXPECT_THROW(e.run({}, onePoint(1, 1), false), util::Error);
+}
+
+TEST(SessionEngine, LatencyIsMeasured) {
+  SessionEngine e;
+  e.loadModel(test::tinyCheckpoint());
+  EXPECT_GT(e.measureLatency(e.space().largest(), 1), 0.0);
+}
+
+}  // namespace
+}  // namespace supersam::ui
