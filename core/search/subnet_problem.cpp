@@ -104,7 +104,14 @@ supernet::SearchSpace searchSpaceFromMetadata(const std::map<std::string, std::s
     if (j.contains("search_space")) return supernet::SearchSpace::fromJson(j["search_space"], "supernet metadata");
     if (j.contains("blocks")) return supernet::SearchSpace::fromJson(j, "supernet metadata");
   }
-  return supernet::SearchSpace::official(arch);
+  // The official preset can be unusable for very shallow encoders (every block prunable): widths only then.
+  try {
+    supernet::SearchSpace official = supernet::SearchSpace::official(arch);
+    official.validateFor(arch);
+    return official;
+  } catch (const util::Error&) {
+    return supernet::SearchSpace::widthOnly(arch);
+  }
 }
 
 }  // namespace supersam::search

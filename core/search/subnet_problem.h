@@ -41,7 +41,7 @@ Problem makeSubnetProblem(const SubnetEncoding& encoding, const model::SamArch& 
                           SubnetObjective quality);
 
 // The search space recorded in a supernet checkpoint's "supernet" metadata ({"search_space": ...} or the space
-// itself); the official preset for `arch` when there is none.
+// itself); the official preset for `arch` when there is none (widths only when the official one does not fit).
 supernet::SearchSpace searchSpaceFromMetadata(const std::map<std::string, std::string>& metadata,
                                               const model::SamArch& arch);
 
