@@ -4,12 +4,11 @@
 
 #include <ATen/ATen.h>
 #include <nlohmann/json.hpp>
-#include <torch/utils.h>
 
 #include <gtest/gtest.h>
 
 #include "core/data/dataset_spec.h"
-#include "core/model/sam.h"
+#include "core/infer/model_loader.h"
 #include "core/util/atomic_file.h"
 #include "core/util/runtime.h"
 #include "tests/common/test_paths.h"
@@ -17,11 +16,11 @@
 using namespace supersam;
 
 namespace {
-// The tiny reference architecture with seeded random weights: low mIoU, but every number must be valid.
+// The tiny reference fixture (random weights): low mIoU, but every number must be valid.
 infer::Predictor tinyPredictor() {
-  torch::manual_seed(0);
-  model::Sam sam(model::SamArch::fromFile(test::fixturesDir() + "/tiny/arch.json"));
-  return infer::Predictor(sam);
+  infer::LoadedModel m = infer::loadModel(test::fixturesDir() + "/tiny/checkpoint.pth",
+                                          test::fixturesDir() + "/tiny/arch.json");
+  return infer::Predictor(m.sam);
 }
 
 std::vector<data::Dataset> threeDomains() {
