@@ -57,7 +57,8 @@ SearchSpace SearchSpace::official(const model::SamArch& arch, const std::vector<
   std::vector<int64_t> picked;
   for (int64_t b : {1, 2, 5, 6, 9}) {
     int64_t j = arch.encoderDepth == 12 ? b : static_cast<int64_t>(std::llround(b * arch.encoderDepth / 12.0));
-    j = std::min(j, arch.encoderDepth - 1);
+    if (arch.encoderDepth != 12) j = std::clamp<int64_t>(j, 1, arch.encoderDepth - 2);
+    if (j < 1 || j > arch.encoderDepth - 2) continue;  // depth < 3: nothing prunable
     if (std::find(picked.begin(), picked.end(), j) == picked.end()) picked.push_back(j);
   }
   SearchSpace s = widthOnly(arch, ratios).withPrunable(picked, 0.5);

@@ -4,7 +4,8 @@
 // Presets:
 //   widthOnly  - "1D": widths only, no block prunable (the paper's baseline).
 //   official   - prunable {1, 2, 5, 6, 9} at p = 0.5 (the authors' hand-picked set for 12-block encoders; for other
-//                depths the indices are scaled by depth/12 and rounded, duplicates removed).
+//                depths the indices are scaled by depth/12, rounded and clamped to [1, depth-2] - like the
+//                official set, never the first or last block - duplicates removed).
 //   measured   - from a sensitivity table: the K least important blocks are prunable with
 //                p_b = pMax * (1 - normalised importance_b), importance normalised to [0, 1] over all blocks.
 // Default width ratios {0.25, 0.33, 0.5, 0.75, 1.0} of the block's full width, rounded to integers (1.0 is always

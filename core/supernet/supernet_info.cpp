@@ -1,0 +1,50 @@
+#include "core/supernet/supernet_info.h"
+
+#include "core/util/error.h"
+
+namespace supersam::supernet {
+
+nlohmann::json SupernetInfo::toJson() const {
+  nlohmann::json j = {{"version", 1}, {"search_space", space.toJson()}};
+  if (sensitivity) j["sensitivity"] = sensitivity->toJson();
+  if (reorder) j["reorder"] = reorder->toJson();
+  if (!extracted.is_null()) j["extracted"] = extracted;
+  return j;
+}
+
+std::string SupernetInfo::toJsonText() const { return toJson().dump(); }
+
+SearchSpace defaultSearchSpace(const model::SamArch& arch, std::string* source) {
+  try {
+    SearchSpace s = SearchSpace::official(arch);
+    s.validateFor(arch);
+    if (source) *source = "default (official preset)";
+    return s;
+  } catch (const util::Error&) {
+    if (source) *source = "default (widths only)";
+    return SearchSpace::widthOnly(arch);
+  }
+}
+
+SupernetInfo readSupernetInfo(const std::map<std::string, std::string>& metadata, const model::SamArch& arch) {
+  SupernetInfo info;
+  auto it = metadata.find("supernet");
+  nlohmann::json j;
+  if (it != metadata.end() && !it->second.empty()) {
+    j = nlohmann::json::parse(it->second, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) throw util::Error("the checkpoint's \"supernet\" metadata is not a JSON object");
+  }
+  if (j.contains("search_space")) {
+    info.space = SearchSpace::fromJson(j["search_space"], "\"supernet\" metadata, search_space");
+    info.space.validateFor(arch);
+    info.spaceSource = "checkpoint";
+  } else {
+    info.space = defaultSearchSpace(arch, &info.spaceSource);
+  }
+  if (j.contains("sensitivity")) info.sensitivity = SensitivityTable::fromJson(j["sensitivity"]);
+  if (j.contains("reorder")) info.reorder = ReorderRecord::fromJson(j["reorder"]);
+  if (j.contains("extracted")) info.extracted = j["extracted"];
+  return info;
+}
+
+}  // namespace supersam::supernet
