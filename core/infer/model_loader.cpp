@@ -100,6 +100,57 @@ model::SamArch inferArch(const io::StateDict& sdList, const std::string& source)
   return a;
 }
 
+std::optional<std::string> archMismatch(const model::SamArch& chosen, const model::SamArch& inferred) {
+  auto differ = [](const char* field, int64_t a, int64_t b) -> std::optional<std::string> {
+    if (a == b) return std::nullopt;
+    return std::string(field) + ": " + std::to_string(a) + " in the arch vs " + std::to_string(b) + " in the tensors";
+  };
+  const std::pair<const char*, std::pair<int64_t, int64_t>> scalars[] = {
+      {"image_size", {chosen.imageSize, inferred.imageSize}},
+      {"patch_size", {chosen.patchSize, inferred.patchSize}},
+      {"encoder_embed_dim", {chosen.encoderEmbedDim, inferred.encoderEmbedDim}},
+      {"encoder_depth", {chosen.encoderDepth, inferred.encoderDepth}},
+      {"encoder_num_heads", {chosen.encoderNumHeads, inferred.encoderNumHeads}},
+      {"prompt_embed_dim", {chosen.promptEmbedDim, inferred.promptEmbedDim}},
+      {"mask_in_chans", {chosen.maskInChans, inferred.maskInChans}},
+      {"decoder_mlp_dim", {chosen.decoderMlpDim, inferred.decoderMlpDim}},
+      {"iou_head_hidden_dim", {chosen.iouHeadHiddenDim, inferred.iouHeadHiddenDim}},
+  };
+  for (const auto& [field, v] : scalars)
+    if (auto d = differ(field, v.first, v.second)) return d;
+  for (int64_t i = 0; i < chosen.encoderDepth; ++i) {
+    const std::string block = "block " + std::to_string(i) + " ";
+    if (auto d = differ((block + "MLP width").c_str(), chosen.mlpDim(i), inferred.mlpDim(i))) return d;
+    const bool g = chosen.isGlobal(i);
+    if (g != inferred.isGlobal(i))
+      return block + "attention: " + (g ? "global" : "windowed") + " in the arch vs " + (g ? "windowed" : "global") +
+             " in the tensors";
+    if (!g && chosen.windowSize != inferred.windowSize)
+      return *differ("window_size", chosen.windowSize, inferred.windowSize);
+  }
+  return std::nullopt;
+}
+
+ParameterCounts countParameters(const io::StateDict& sd) {
+  ParameterCounts c;
+  auto startsWith = [](const std::string& s, const char* p) { return s.rfind(p, 0) == 0; };
+  for (const auto& [k, t] : sd) {
+    const int64_t n = t.numel();
+    c.total += n;
+    if (startsWith(k, "image_encoder.")) {
+      c.imageEncoder += n;
+      if (startsWith(k, "image_encoder.blocks.") && k.find(".mlp.") != std::string::npos) c.encoderMlp += n;
+    } else if (startsWith(k, "prompt_encoder.")) {
+      c.promptEncoder += n;
+    } else if (startsWith(k, "mask_decoder.")) {
+      c.maskDecoder += n;
+    } else {
+      c.other += n;
+    }
+  }
+  return c;
+}
+
 model::SamArch archForCheckpoint(const io::Checkpoint& ck, const std::optional<std::string>& archOverride) {
   if (archOverride && !archOverride->empty()) return model::SamArch::fromPresetOrFile(*archOverride);
   if (auto it = ck.metadata.find("arch"); it != ck.metadata.end())

@@ -41,4 +41,21 @@ model::SamArch archForCheckpoint(const io::Checkpoint& checkpoint, const std::op
 // MLP widths that differ become encoder_mlp_dims. Throws util::Error naming `source` and the missing/odd key.
 model::SamArch inferArch(const io::StateDict& sd, const std::string& source);
 
+// The first shape-determining field in which `inferred` (from inferArch) differs from `chosen`, as
+// "encoder_embed_dim: 64 vs 768"; nullopt when the tensors fit `chosen`. decoder_num_heads is not compared (shapes do
+// not show it). Cheap (no model is built): for `supersam info --arch`.
+std::optional<std::string> archMismatch(const model::SamArch& chosen, const model::SamArch& inferred);
+
+// Values per component of a SAM state dict (every tensor counts, buffers included, as in the official totals:
+// ViT-B has 93,735,728 of which 89,670,912 in the image encoder).
+struct ParameterCounts {
+  int64_t total = 0;
+  int64_t imageEncoder = 0;
+  int64_t promptEncoder = 0;
+  int64_t maskDecoder = 0;
+  int64_t other = 0;       // keys outside the three components
+  int64_t encoderMlp = 0;  // image_encoder.blocks.*.mlp.* (the part the supernet makes elastic)
+};
+ParameterCounts countParameters(const io::StateDict& sd);
+
 }  // namespace supersam::infer

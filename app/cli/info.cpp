@@ -1,0 +1,91 @@
+// `supersam info F [--arch NAME|JSON]`: what a checkpoint holds: its format, architecture, parameter counts per
+// component, and metadata. Reads the tensors only (no model is built), so it is quick even for ViT-H.
+#include <cstdio>
+#include <iostream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "app/cli/args.h"
+#include "app/cli/command.h"
+#include "core/infer/model_loader.h"
+#include "core/io/checkpoint.h"
+#include "core/util/error.h"
+
+namespace supersam::cli {
+namespace {
+
+const char* kUsage = R"(supersam info FILE [--arch NAME|JSON]
+
+Prints a checkpoint's file format, SAM architecture (from --arch, else the file's metadata, else inferred from the
+tensor shapes), parameter counts (total and per component: image_encoder, of which its MLPs, prompt_encoder,
+mask_decoder) and its metadata keys.
+
+  --arch NAME|JSON  vit_b, vit_l, vit_h or an arch JSON file)";
+
+std::string withCommas(int64_t n) {
+  std::string s = std::to_string(n);
+  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<size_t>(i), ",");
+  return s;
+}
+
+std::string share(int64_t part, int64_t whole) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f%%", whole > 0 ? 100.0 * static_cast<double>(part) / whole : 0.0);
+  return buf;
+}
+
+void printCounts(std::ostream& o, const infer::ParameterCounts& c) {
+  o << "parameters:       " << withCommas(c.total) << "\n";
+  o << "  image_encoder   " << withCommas(c.imageEncoder) << " (" << share(c.imageEncoder, c.total) << ")\n";
+  o << "    MLPs          " << withCommas(c.encoderMlp) << " (" << share(c.encoderMlp, c.imageEncoder)
+    << " of the encoder)\n";
+  o << "  prompt_encoder  " << withCommas(c.promptEncoder) << " (" << share(c.promptEncoder, c.total) << ")\n";
+  o << "  mask_decoder    " << withCommas(c.maskDecoder) << " (" << share(c.maskDecoder, c.total) << ")\n";
+  if (c.other) o << "  other           " << withCommas(c.other) << "\n";
+}
+
+void printMetadata(std::ostream& o, const std::map<std::string, std::string>& metadata) {
+  if (metadata.empty()) {
+    o << "metadata:         (none)\n";
+    return;
+  }
+  o << "metadata:\n";
+  for (const auto& [k, v] : metadata) {
+    std::string shown = v;
+    // JSON values print compactly on one line; long ones are cut (their size is given).
+    try {
+      shown = nlohmann::json::parse(v).dump();
+    } catch (const std::exception&) {
+    }
+    if (shown.size() > 160) shown = shown.substr(0, 157) + "... (" + std::to_string(v.size()) + " bytes)";
+    o << "  " << k << ": " << shown << "\n";
+  }
+}
+
+int runInfo(const std::vector<std::string>& argv) {
+  Args args(argv, {"arch"}, {});
+  if (args.positional().size() != 1) throw util::Error("info: expected exactly one checkpoint file (see --help)");
+  const io::Checkpoint ck = io::readCheckpoint(args.positional()[0]);
+  const model::SamArch arch = infer::archForCheckpoint(ck, args.get("arch"));
+  // An arch named by --arch or metadata must fit the tensors (the model is not built, so compare with the shapes).
+  if (args.get("arch") || ck.metadata.count("arch")) {
+    if (auto diff = infer::archMismatch(arch, infer::inferArch(ck.tensors, ck.path)))
+      throw util::Error("'" + ck.path + "' does not fit architecture '" + arch.name + "': " + *diff);
+  }
+
+  std::cout << "file:             " << ck.path << "\n";
+  std::cout << "format:           " << io::formatName(ck.format) << "\n";
+  std::cout << "arch:             " << arch.name << "\n";
+  std::cout << "  " << arch.toJson().dump() << "\n";
+  std::cout << "tensors:          " << ck.tensors.size() << "\n";
+  printCounts(std::cout, infer::countParameters(ck.tensors));
+  printMetadata(std::cout, ck.metadata);
+  return 0;
+}
+
+}  // namespace
+
+SUPERSAM_COMMAND("info", "print a checkpoint's format, architecture, parameter counts and metadata", kUsage, runInfo);
+
+}  // namespace supersam::cli
