@@ -9,10 +9,13 @@
 #include <c10/core/InferenceMode.h>
 #include <nlohmann/json.hpp>
 
+#include "core/infer/incremental_encoder.h"
 #include "core/infer/model_loader.h"
 #include "core/infer/predictor.h"
 #include "core/io/checkpoint.h"
 #include "core/model/sam.h"
+#include "core/supernet/extract.h"
+#include "core/supernet/supernet_info.h"
 #include "core/util/error.h"
 
 namespace supersam::ui {
@@ -32,48 +35,6 @@ MaskU8 toMask(const at::Tensor& m) {  // [H, W] bool
   return out;
 }
 
-// Reads what calibration stored under the "supernet" metadata key: the search space and per-block sensitivity.
-// Unknown or missing parts fall back to the defaults (official search space, no sensitivity).
-void readSupernetMetadata(const std::string& text, ModelInfo& info, std::string& spaceJson) {
-  if (text.empty()) return;
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::exception&) {
-    return;
-  }
-  if (j.contains("search_space")) spaceJson = j["search_space"].dump();
-  const nlohmann::json* sens = nullptr;
-  if (j.contains("sensitivity")) sens = &j["sensitivity"];
-  if (sens && sens->is_object()) {
-    for (const char* key : {"importance", "miou_drop", "values", "blocks"}) {
-      if (sens->contains(key)) {
-        sens = &(*sens)[key];
-        break;
-      }
-    }
-  }
-  if (sens && sens->is_array()) {
-    info.blocks.resize(sens->size());
-    for (size_t i = 0; i < sens->size(); ++i) {
-      const auto& v = (*sens)[i];
-      double s = 0;
-      if (v.is_number()) {
-        s = v.get<double>();
-      } else if (v.is_object()) {
-        for (const char* key : {"importance", "miou_drop", "drop", "value"}) {
-          if (v.contains(key) && v[key].is_number()) {
-            s = v[key].get<double>();
-            break;
-          }
-        }
-      }
-      info.blocks[i].index = static_cast<int>(i);
-      info.blocks[i].sensitivity = s;
-    }
-    info.hasSupernetData = true;
-  }
-}
 }  // namespace
 
 struct SessionEngine::Impl {
@@ -86,9 +47,8 @@ struct SessionEngine::Impl {
   bool hasImage = false;
   at::Tensor input;  // [1, 3, S, S] normalised + padded
   std::array<int64_t, 2> inputHW{}, originalHW{};
-  // acts[i] = tokens entering block i for `actsCfg` ([1, h, w, C]); acts[depth] = after the last block.
-  std::vector<at::Tensor> acts;
-  model::ElasticConfig actsCfg;
+  std::unique_ptr<infer::IncrementalEncoder> encoder;  // caches every block's output for the last subnet
+  model::ElasticConfig encodedCfg;
   bool haveEmbedding = false;
 
   PromptSet lastPrompts;
@@ -96,38 +56,24 @@ struct SessionEngine::Impl {
 
   model::Sam sam() const { return loaded->sam; }
 
-  // Re-runs the encoder from the first block whose choice changed. Returns that block (depth = nothing changed,
-  // 0 = full encode).
+  // Brings the current embedding up to date. Returns the first block re-run (0 = full encode), or depth when the
+  // cached embedding was reused.
   int encode(const model::ElasticConfig& cfgIn) {
     const auto cfg = space.normalised(cfgIn);
     const int depth = space.depth();
-    int from = 0;
-    if (haveEmbedding && static_cast<int>(acts.size()) == depth + 1) {
-      from = space.firstDifference(cfg, actsCfg);
-      if (from == depth && cfg == actsCfg) return depth;
-    } else {
-      acts.assign(static_cast<size_t>(depth) + 1, at::Tensor());
-    }
-    c10::InferenceMode guard;
-    auto enc = sam()->image_encoder;
-    if (from == 0) acts[0] = enc->embed(input);
-    at::Tensor x = acts[from];
-    for (int i = from; i < depth; ++i) {
-      x = enc->forwardBlock(i, x, cfg[i]);
-      acts[i + 1] = x;
-    }
-    const at::Tensor emb = enc->neckForward(x);
+    if (haveEmbedding && cfg == encodedCfg) return depth;
+    const at::Tensor emb = encoder->encode(cfg);
     current->setEmbedding(emb, originalHW, inputHW);
-    actsCfg = cfg;
+    encodedCfg = cfg;
     haveEmbedding = true;
-    return from;
+    return static_cast<int>(std::max<int64_t>(0, encoder->lastRecomputedFrom()));
   }
 
   void ensureReference() {
     if (reference && reference->hasImage()) return;
     c10::InferenceMode guard;
     reference = std::make_unique<infer::Predictor>(sam());
-    if (haveEmbedding && actsCfg == space.largest()) {
+    if (haveEmbedding && encodedCfg == space.largest()) {
       reference->setEmbedding(current->embedding(), originalHW, inputHW);
     } else {
       const auto full = space.largest();
@@ -158,19 +104,25 @@ ModelInfo SessionEngine::loadModel(const std::string& path, const std::string& a
   info.format = io::formatName(loaded.format);
   info.archName = loaded.arch.name;
   info.imageSize = static_cast<int>(loaded.arch.imageSize);
-  std::string spaceJson;
-  const auto it = loaded.metadata.find("supernet");
-  if (it != loaded.metadata.end()) readSupernetMetadata(it->second, info, spaceJson);
-  if (static_cast<int64_t>(info.blocks.size()) != loaded.arch.encoderDepth) {
-    info.blocks.clear();
-    info.hasSupernetData = false;
+  const supernet::SupernetInfo sn = supernet::readSupernetInfo(loaded.metadata, loaded.arch);
+  info.spaceSource = sn.spaceSource;
+  if (sn.sensitivity && static_cast<int64_t>(sn.sensitivity->dropLoss.size()) == loaded.arch.encoderDepth) {
+    info.hasSupernetData = true;
+    info.sensitivityMetric = sn.sensitivity->metric;
+    for (size_t i = 0; i < sn.sensitivity->dropLoss.size(); ++i) {
+      BlockInfo b;
+      b.index = static_cast<int>(i);
+      b.sensitivity = sn.sensitivity->dropLoss[i];
+      info.blocks.push_back(b);
+    }
   }
-  SubnetSpace space(loaded.arch, info, spaceJson);
-  info = space.info();
+  if (sn.reorder) info.reorderMethod = supernet::reorderMethodName(sn.reorder->method);
   info.summary = fs::path(path).filename().string() + " - " + info.archName + ", " +
                  std::to_string(loaded.arch.encoderDepth) + " blocks, width " +
                  std::to_string(loaded.arch.encoderEmbedDim) + ", input " + std::to_string(loaded.arch.imageSize) +
                  " (" + info.format + ")";
+  SubnetSpace space(loaded.arch, info, sn.spaceSource == "checkpoint" ? sn.space.toJson().dump() : std::string());
+  info = space.info();
 
   auto& d = *m_impl;
   d.loaded = std::move(loaded);
@@ -178,8 +130,8 @@ ModelInfo SessionEngine::loadModel(const std::string& path, const std::string& a
   d.info = info;
   d.current = std::make_unique<infer::Predictor>(d.sam());
   d.reference.reset();
+  d.encoder = std::make_unique<infer::IncrementalEncoder>(d.sam()->image_encoder);
   d.haveEmbedding = false;
-  d.acts.clear();
   d.hasImage = false;
   d.lastPrompts = {};
   d.lastLowRes = at::Tensor();
@@ -193,7 +145,7 @@ const std::string& SessionEngine::modelPath() const { return m_impl->info.path; 
 void SessionEngine::setImage(const ImageRgb& image) {
   auto& d = *m_impl;
   d.haveEmbedding = false;
-  d.acts.clear();
+  if (d.encoder) d.encoder->clear();
   d.reference.reset();
   d.lastPrompts = {};
   d.lastLowRes = at::Tensor();
@@ -208,6 +160,7 @@ void SessionEngine::setImage(const ImageRgb& image) {
       at::from_blob(const_cast<uint8_t*>(image.data.data()), {image.height, image.width, 3}, at::kByte).clone();
   d.input = infer::preprocessImage(rgb, d.loaded->arch, &d.inputHW);
   d.originalHW = {image.height, image.width};
+  d.encoder->setInput(d.input);
   d.hasImage = true;
 }
 
@@ -283,8 +236,10 @@ double SessionEngine::measureLatency(const model::ElasticConfig& cfgIn, int repe
 }
 
 void SessionEngine::exportSubnet(const model::ElasticConfig& cfg, const std::string& path) {
-  (void)cfg;
-  throw util::Error("cannot export to " + path + ": subnet extraction is not available in this build");
+  auto& d = *m_impl;
+  if (!hasModel()) throw util::Error("no model loaded: nothing to export to " + path);
+  const auto subnet = supernet::Subnet::parse(d.space.toString(cfg), d.loaded->arch);
+  supernet::exportSubnet(d.sam(), subnet, path, {{"exported_by", "supersam-studio"}, {"source", d.info.path}});
 }
 
 }  // namespace supersam::ui

@@ -8,6 +8,7 @@
 #include "core/model/arch.h"
 #include "core/supernet/cost_model.h"
 #include "core/supernet/search_space.h"
+#include "core/supernet/supernet_info.h"
 #include "core/supernet/subnet.h"
 #include "core/util/error.h"
 
@@ -33,16 +34,14 @@ SubnetSpace::SubnetSpace(const model::SamArch& arch, ModelInfo info, const std::
   if (!searchSpaceJson.empty()) {
     impl->space = supernet::SearchSpace::fromJson(nlohmann::json::parse(searchSpaceJson), info.path);
   } else {
-    // No calibration recorded: the authors' hand-picked prunable blocks; on shallow encoders where that set
-    // covers every block, all blocks but the first.
-    try {
-      impl->space = supernet::SearchSpace::official(arch);
-      impl->space.validateFor(arch);
-    } catch (const util::Error&) {
-      std::vector<int64_t> prunable;
-      for (int64_t i = 1; i < depth; ++i) prunable.push_back(i);
-      impl->space = supernet::SearchSpace::widthOnly(arch).withPrunable(prunable, 0.5);
-    }
+    impl->space = supernet::defaultSearchSpace(arch);
+  }
+  if (impl->space.prunableBlocks().empty() && depth > 1 && searchSpaceJson.empty()) {
+    // An uncalibrated shallow encoder (the official preset covers every block, so the default has none
+    // prunable): the explorer still lets every block but the first go, latest first.
+    std::vector<int64_t> prunable;
+    for (int64_t i = 1; i < depth; ++i) prunable.push_back(i);
+    impl->space = impl->space.withPrunable(prunable, 0.5);
   }
   impl->space.validateFor(arch);
   if (static_cast<int64_t>(info.blocks.size()) != depth) {

@@ -68,7 +68,10 @@ struct ModelInfo {
   int imageSize = 0;
   std::vector<BlockInfo> blocks;
   std::vector<int> dropOrder;  // block indices, least important first: the depth slider drops them in this order
-  bool hasSupernetData = false;  // reorder/sensitivity metadata present (else sensitivity is a placeholder)
+  bool hasSupernetData = false;  // measured sensitivity present (else the sensitivity column is empty)
+  std::string sensitivityMetric;  // "embedding_rel_change", "miou", ...
+  std::string spaceSource;        // where the search space came from ("checkpoint", "default (...)")
+  std::string reorderMethod;      // MLP reordering recorded in the checkpoint, or empty
   std::string summary;           // one human-readable line
 };
 
