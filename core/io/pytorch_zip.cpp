@@ -9,6 +9,7 @@
 #include <caffe2/serialize/inline_container.h>
 
 #include "core/io/pickle_reader.h"
+#include "core/io/zip_crc.h"
 #include "core/util/error.h"
 
 namespace supersam::io {
@@ -22,10 +23,21 @@ std::string firstLine(const c10::Error& e) {
   return s;
 }
 
-std::string recordText(caffe2::serialize::PyTorchStreamReader& reader, const std::string& name,
-                       const std::string& path) {
+// LibTorch's reader skips the zip's CRC-32 checks; a record whose bytes changed is named here.
+void checkCrc(const std::map<std::string, uint32_t>& crcs, const std::string& name, const void* data, size_t size,
+              const std::string& path) {
+  auto it = crcs.find(name);
+  if (it == crcs.end()) return;
+  if (crc32(data, size) != it->second)
+    throw util::Error("PyTorch checkpoint '" + path + "': record '" + name +
+                      "' fails its CRC-32 check (its bytes are corrupt)");
+}
+
+std::string recordText(caffe2::serialize::PyTorchStreamReader& reader, const std::map<std::string, uint32_t>& crcs,
+                       const std::string& name, const std::string& path) {
   try {
     auto [data, size] = reader.getRecord(name);
+    checkCrc(crcs, name, data.get(), size, path);
     return std::string(static_cast<const char*>(data.get()), size);
   } catch (const c10::Error& e) {
     throw util::Error("PyTorch checkpoint '" + path + "': cannot read record '" + name + "' (" + firstLine(e) +
@@ -51,15 +63,16 @@ std::vector<std::pair<std::string, at::Tensor>> readPytorchZip(const std::string
                       " bytes) is not a readable zip archive: " + firstLine(e) +
                       " (truncated or corrupt? the zip directory is at the end of the file)");
   }
+  const std::map<std::string, uint32_t> crcs = zipRecordCrcs(path);
   if (reader->hasRecord("byteorder")) {
-    std::string order = recordText(*reader, "byteorder", path);
+    std::string order = recordText(*reader, crcs, "byteorder", path);
     if (order != "little")
       throw util::Error("PyTorch checkpoint '" + path + "' stores its tensors in '" + order +
                         "' byte order; only little-endian checkpoints are supported");
   }
   if (!reader->hasRecord("data.pkl"))
     throw util::Error("PyTorch checkpoint '" + path + "' has no data.pkl record (not a torch.save archive)");
-  const std::string pickle = recordText(*reader, "data.pkl", path);
+  const std::string pickle = recordText(*reader, crcs, "data.pkl", path);
 
   StorageLoader loader = [&](const std::string& key, at::ScalarType dtype, int64_t numel) -> c10::Storage {
     const std::string record = "data/" + key;
@@ -74,6 +87,7 @@ std::vector<std::pair<std::string, at::Tensor>> readPytorchZip(const std::string
       throw util::Error("PyTorch checkpoint '" + path + "': cannot read record '" + record + "' (" + firstLine(e) +
                         "; truncated or corrupt?)");
     }
+    checkCrc(crcs, record, data.get(), size, path);
     const size_t needed = static_cast<size_t>(numel) * c10::elementSize(dtype);
     if (size < needed)
       throw util::Error("PyTorch checkpoint '" + path + "': record '" + record + "' holds " + std::to_string(size) +

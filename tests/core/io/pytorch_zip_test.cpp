@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/io/checkpoint.h"
+#include "core/io/zip_crc.h"
 #include "core/util/atomic_file.h"
 #include "core/util/error.h"
 #include "tests/common/test_paths.h"
@@ -131,18 +132,48 @@ TEST(PytorchZip, ShortStorageRecordNamesTheRecord) {
 
 TEST(PytorchZip, CorruptPickleNamesTheRecordAndOffset) {
   std::string dir = test::tempDir("pytorch_zip_corrupt");
+  auto records = recordsOf(fixturePth());
+  // A well-formed archive (valid CRCs) whose pickle has garbage opcodes from byte 100 on.
+  for (size_t i = 100; i < 116; ++i) records["data.pkl"][i] = '\xfe';
+  writeArchive(dir + "/badpickle.pth", records);
+  std::string msg = errorOf(dir + "/badpickle.pth");
+  EXPECT_NE(msg.find("badpickle.pth:data.pkl"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("at byte 100"), std::string::npos) << msg;
+
+  // The same change made in place breaks the zip's checksum, which is reported first.
   std::string bytes = util::readFileBytes(fixturePth());
-  size_t pickleStart = 0;
+  size_t start = 0;
   {
     caffe2::serialize::PyTorchStreamReader reader(fixturePth());
-    pickleStart = reader.getRecordOffset("data.pkl");
+    start = reader.getRecordOffset("data.pkl");
   }
-  // Overwrite opcodes in the middle of data.pkl (stored uncompressed, so the bytes are in place).
-  for (size_t i = pickleStart + 100; i < pickleStart + 116; ++i) bytes[i] = '\xfe';
+  for (size_t i = start + 100; i < start + 116; ++i) bytes[i] = '\xfe';
+  util::writeFileAtomic(dir + "/flipped.pth", bytes);
+  msg = errorOf(dir + "/flipped.pth");
+  EXPECT_NE(msg.find("record 'data.pkl' fails its CRC-32 check"), std::string::npos) << msg;
+}
+
+TEST(PytorchZip, FlippedBytesInAStorageFailTheCrcCheck) {
+  std::string dir = test::tempDir("pytorch_zip_crc");
+  std::string bytes = util::readFileBytes(fixturePth());
+  size_t start = 0;
+  {
+    caffe2::serialize::PyTorchStreamReader reader(fixturePth());
+    start = reader.getRecordOffset("data/1");
+  }
+  for (size_t i = start + 8; i < start + 16; ++i) bytes[i] = static_cast<char>(~bytes[i]);
   util::writeFileAtomic(dir + "/flipped.pth", bytes);
   std::string msg = errorOf(dir + "/flipped.pth");
-  EXPECT_NE(msg.find("flipped.pth:data.pkl"), std::string::npos) << msg;
-  EXPECT_NE(msg.find("at byte 100"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("flipped.pth"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("record 'data/1' fails its CRC-32 check"), std::string::npos) << msg;
+}
+
+TEST(PytorchZip, Crc32MatchesTheStandardCheckValue) {
+  const std::string s = "123456789";
+  EXPECT_EQ(io::crc32(s.data(), s.size()), 0xCBF43926u);
+  std::string longer(1000, 'x');
+  for (size_t i = 0; i < longer.size(); ++i) longer[i] = static_cast<char>(i * 7);
+  EXPECT_EQ(io::crc32(longer.data() + 3, 997), io::crc32(longer.data() + 503, 497, io::crc32(longer.data() + 3, 500)));
 }
 
 TEST(PytorchZip, MissingFileIsNamed) {
