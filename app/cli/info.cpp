@@ -8,6 +8,7 @@
 
 #include "app/cli/args.h"
 #include "app/cli/command.h"
+#include "app/cli/info_supernet.h"
 #include "core/infer/model_loader.h"
 #include "core/io/checkpoint.h"
 #include "core/util/error.h"
@@ -16,12 +17,15 @@ namespace supersam::cli {
 namespace {
 
 const char* kUsage = R"(supersam info FILE [--arch NAME|JSON]
+       supersam info --supernet F [--subnet STRING] [--arch NAME|JSON]
 
 Prints a checkpoint's file format, SAM architecture (from --arch, else the file's metadata, else inferred from the
 tensor shapes), parameter counts (total and per component: image_encoder, of which its MLPs, prompt_encoder,
 mask_decoder) and its metadata keys.
 
-  --arch NAME|JSON  vit_b, vit_l, vit_h or an arch JSON file)";
+  --arch NAME|JSON  vit_b, vit_l, vit_h or an arch JSON file
+  --supernet F      print the supernet view instead: search space, parameters, MB fp32/fp16 and GMACs of the
+                    largest, smallest and --subnet subnets, and the sensitivity table)";
 
 std::string withCommas(int64_t n) {
   std::string s = std::to_string(n);
@@ -64,7 +68,8 @@ void printMetadata(std::ostream& o, const std::map<std::string, std::string>& me
 }
 
 int runInfo(const std::vector<std::string>& argv) {
-  Args args(argv, {"arch"}, {});
+  Args args(argv, {"arch", "supernet", "subnet"}, {});
+  if (args.has("supernet")) return printSupernetInfo(std::cout, *args.get("supernet"), args.get("subnet"), args.get("arch"));
   if (args.positional().size() != 1) throw util::Error("info: expected exactly one checkpoint file (see --help)");
   const io::Checkpoint ck = io::readCheckpoint(args.positional()[0]);
   const model::SamArch arch = infer::archForCheckpoint(ck, args.get("arch"));

@@ -116,7 +116,7 @@ std::string SensitivityTable::toText(const model::SamArch& arch) const {
   std::string out;
   char buf[256];
   std::snprintf(buf, sizeof buf, "sensitivity (%s, %lld calibration images; baseline quality %.6g)\n", metric.c_str(),
-                static_cast<long long>(calibrationImages), baseline);
+                static_cast<long long>(calibrationImages), baseline + 0.0);
   out += buf;
   out += "  block  attention  loss if dropped alone  rank  params without it\n";
   std::vector<int64_t> rank(dropLoss.size());
