@@ -36,7 +36,7 @@ at::Tensor iouAgainst(const at::Tensor& predictions, const CroppedMask& gt) {
   TORCH_CHECK(predictions.dim() == 3 && predictions.size(1) == gt.height && predictions.size(2) == gt.width,
               "iouAgainst: predictions ", predictions.sizes(), " do not match the ground truth [", gt.height, ", ",
               gt.width, "]");
-  at::Tensor p = predictions.ne(0);
+  at::Tensor p = predictions.scalar_type() == at::kBool ? predictions : predictions.ne(0);
   at::Tensor predArea = p.sum({1, 2}).to(at::kDouble);
   at::Tensor inter = at::zeros_like(predArea);
   if (gt.area > 0) {
