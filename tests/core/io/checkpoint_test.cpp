@@ -105,7 +105,7 @@ TEST(Checkpoint, UnreadableInputsAreNamed) {
       EXPECT_NE(std::string(e.what()).find(p), std::string::npos) << e.what();
     }
   }
-  util::writeFileAtomic(dir + "/legacy.pth", std::string("\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19.", 16));
+  util::writeFileAtomic(dir + "/legacy.pth", std::string("\x80\x02\x8a\x0a" "l\xfc\x9c" "F\xf9 j\xa8P\x19.", 16));
   try {
     io::readCheckpoint(dir + "/legacy.pth");
     FAIL();
