@@ -176,8 +176,7 @@ cv::Mat rasterizePolygons(const std::vector<std::vector<double>>& polygons, int6
     for (double v : poly) {
       if (!std::isfinite(v)) throw util::Error(what + ": polygon " + std::to_string(pi) + " has a non-finite coordinate");
     }
-    // Scanline at each pixel centre row; toggle (XOR) so that several polygons and self-overlaps follow even-odd
-    // within a polygon, then OR across polygons.
+    // Scanline through each row of pixel centres; even-odd within a polygon, OR across polygons.
     cv::Mat one(mask.size(), CV_8UC1, cv::Scalar(0));
     double minY = poly[1], maxY = poly[1];
     for (size_t i = 0; i < n; ++i) {
