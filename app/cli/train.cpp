@@ -13,13 +13,18 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <thread>
 
+#include <ATen/ATen.h>
 #include <nlohmann/json.hpp>
 
 #include "app/cli/args.h"
 #include "app/cli/command.h"
 #include "core/data/dataset_spec.h"
+#include "core/io/checkpoint.h"
+#include "core/io/safetensors.h"
 #include "core/supernet/search_space.h"
+#include "core/supernet/supernet_info.h"
 #include "core/train/distributed.h"
 #include "core/train/train_checkpoint.h"
 #include "core/train/trainer.h"
@@ -36,10 +41,12 @@ batch, their gradients accumulate, then one AdamW step (linear warm-up + cosine 
 on the mask logits + MSE of the IoU head. Prompt encoder frozen.
 
   --supernet FILE        calibrated supernet, any model file, or a training checkpoint
+  --arch NAME|JSON       instead of --supernet: a randomly initialised model of this arch (seeded by --seed);
+                         with --steps 0 it is just written to --out (the first step of building a supernet)
   --dataset SPEC         training data; several specs joined with '+' are mixed (see `supersam eval --help`)
   --val-dataset SPEC     validation data (mIoU of the largest / middle / smallest subnet, logged)
   --out FILE             the trained supernet (our safetensors); the checkpoint is FILE.ckpt unless --checkpoint
-  --steps N              optimizer steps (default 1000)
+  --steps N              optimizer steps (default 1000; 0 = write the --arch initialisation and stop)
   --batch B              global images per step (default 4; divisible by --nproc)
   --lr X                 peak learning rate (default 1e-4)
   --weight-decay X       AdamW weight decay (default 0.01)
@@ -125,16 +132,11 @@ int launchWorkers(const std::vector<std::string>& args, int nproc, int port) {
 }
 
 supernet::SearchSpace searchSpaceOf(const std::map<std::string, std::string>& meta, const model::SamArch& arch) {
-  auto it = meta.find("supernet");
-  if (it != meta.end() && !it->second.empty()) {
-    nlohmann::json j = nlohmann::json::parse(it->second, nullptr, false);
-    if (!j.is_discarded()) {
-      if (j.contains("search_space")) return supernet::SearchSpace::fromJson(j["search_space"], "supernet metadata");
-      if (j.contains("blocks")) return supernet::SearchSpace::fromJson(j, "supernet metadata");
-    }
+  supernet::SupernetInfo info = supernet::readSupernetInfo(meta, arch);
+  if (info.spaceSource != "checkpoint") {
+    std::cerr << "train: the model carries no search space; using the " << info.spaceSource << "\n";
   }
-  std::cerr << "train: the model carries no search space; using the official one\n";
-  return supernet::SearchSpace::official(arch);
+  return info.space;
 }
 
 void progressBar(long long done, long long total, const std::string& status) {
@@ -149,7 +151,7 @@ void progressBar(long long done, long long total, const std::string& status) {
 
 int runTrain(const std::vector<std::string>& argv) {
   Args args(argv,
-            {"supernet", "dataset", "val-dataset", "out", "steps", "batch", "lr", "weight-decay", "warmup",
+            {"supernet", "arch", "dataset", "val-dataset", "out", "steps", "batch", "lr", "weight-decay", "warmup",
              "random-subnets", "objects", "point-fraction", "train", "checkpoint", "checkpoint-every", "log",
              "validate-every", "val-images", "nproc", "master-port", "seed", "threads", "device"},
             {"distill", "resume", "fp16", "quiet"});
@@ -210,7 +212,24 @@ int runTrain(const std::vector<std::string>& argv) {
   if (env.worldSize > 1) dist = std::make_unique<train::Distributed>(env);
   const bool root = env.rank == 0;
 
-  train::TrainableModel m = train::loadTrainable(args.required("supernet"));
+  train::TrainableModel m;
+  if (auto archName = args.get("arch")) {
+    if (args.has("supernet")) throw util::Error("give either --supernet or --arch, not both");
+    at::manual_seed(cfg.seed);
+    model::SamArch arch = model::SamArch::fromPresetOrFile(*archName);
+    m.sam = model::Sam(arch);
+    m.metadata = {{"format", "supersam"}, {"arch", arch.toJsonText()}};
+    if (cfg.steps == 0) {
+      if (root) {
+        io::StateDict sd = io::stateDictOf(*m.sam);
+        io::saveSafetensors(out, sd, m.metadata);
+        std::cout << "wrote " << out << " (random initialisation, seed " << cfg.seed << ")\n";
+      }
+      return 0;
+    }
+  } else {
+    m = train::loadTrainable(args.required("supernet"));
+  }
   supernet::SearchSpace space = searchSpaceOf(m.metadata, m.sam->arch());
   std::vector<data::Dataset> trainSets = data::loadDatasets(args.required("dataset"));
   std::vector<data::Dataset> valSets;

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Reproduces resources/models/demo_supernet.safetensors, the product's embedded default supernet:
+#   1. random initialisation of the demo arch (resources/models/demo_arch.json: SAM layout, 12 blocks, global
+#      attention at 2/5/8/11, width 128, 4 heads, 256 px input, 128-d prompt/decoder);
+#   2. calibration: Wanda reordering + measured block sensitivity (embedding change) on 18 training images;
+#   3. sandwich-rule training on the train splits of DSB2018, Penn-Fudan and ISBI 2012 (validation on the val splits);
+#   4. fp16 output + mIoU table (largest / middle / smallest subnet, box and point prompts, per dataset).
+# Environment: SUPERSAM_BIN (default build/release/app/supersam), SUPERSAM_DATA_DIR (default ../shared/data),
+# OUT_DIR (default build/demo-supernet), STEPS (default 500), THREADS (default 1: on a busy 2-core machine two
+# LibTorch threads spin at barriers and run far slower). Re-running resumes the training from its checkpoint.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=${SUPERSAM_BIN:-build/release/app/supersam}
+DATA=${SUPERSAM_DATA_DIR:-../shared/data}
+OUT=${OUT_DIR:-build/demo-supernet}
+STEPS=${STEPS:-500}
+THREADS=${THREADS:-1}
+EVAL_IMAGES=${EVAL_IMAGES:-40}
+mkdir -p "$OUT"
+TRAIN="dsb2018:$DATA/dsb2018-nuclei:train+pennfudan:$DATA/pennfudan:train+isbi2012:$DATA/isbi2012-em:train"
+VAL="dsb2018:$DATA/dsb2018-nuclei:val+pennfudan:$DATA/pennfudan:val+isbi2012:$DATA/isbi2012-em:val"
+
+# 1. random initialisation
+[ -f "$OUT/init.safetensors" ] || "$BIN" train --arch resources/models/demo_arch.json --steps 0 --seed 0 \
+  --out "$OUT/init.safetensors"
+
+# 2. calibration on training images only (6 of each train split)
+if [ ! -f "$OUT/calibrated.safetensors" ]; then
+  rm -rf "$OUT/calib-images" && mkdir -p "$OUT/calib-images"
+  python3 - "$DATA" "$OUT/calib-images" <<'PY'
+import json, os, sys
+data, dst = sys.argv[1], sys.argv[2]
+coco = json.load(open(f"{data}/dsb2018-nuclei/annotations/instances_train.json"))
+picks = [f"{data}/dsb2018-nuclei/images/{im['file_name']}" for im in sorted(coco["images"], key=lambda i: i["id"])[:6]]
+picks += [f"{data}/pennfudan/PNGImages/{s.strip()}.png" for s in open(f"{data}/pennfudan/train.txt").read().split()[:6]]
+picks += [f"{data}/isbi2012-em/image/{s.strip()}.png" for s in open(f"{data}/isbi2012-em/train.txt").read().split()[:6]]
+for i, p in enumerate(picks):
+    os.symlink(os.path.abspath(p), f"{dst}/{i:02d}_{os.path.basename(p)}")
+PY
+  "$BIN" calibrate --checkpoint "$OUT/init.safetensors" --images "$OUT/calib-images" --reorder wanda \
+    --max-images 18 --threads "$THREADS" --out "$OUT/calibrated.safetensors"
+fi
+
+# 3. training (resumes exactly when a checkpoint exists)
+RESUME=()
+[ -f "$OUT/trained.safetensors.ckpt" ] && RESUME=(--resume)
+"$BIN" train --supernet "$OUT/calibrated.safetensors" --dataset "$TRAIN" --val-dataset "$VAL" \
+  --out "$OUT/trained.safetensors" --steps "$STEPS" --batch 4 --lr 4e-4 --warmup 30 --random-subnets 1 \
+  --objects 8 --point-fraction 0.5 --checkpoint-every 25 --validate-every 100 --val-images 4 \
+  --log "$OUT/train.jsonl" --threads "$THREADS" --seed 0 --fp16 "${RESUME[@]}"
+cp "$OUT/trained.safetensors" resources/models/demo_supernet.safetensors
+
+# 4. evaluation: largest / middle / smallest, box and point prompts, per val dataset
+MIDDLE=$(python3 - resources/models/demo_supernet.safetensors <<'PY'
+import json, struct, sys
+f = open(sys.argv[1], "rb"); n = struct.unpack("<Q", f.read(8))[0]
+meta = json.loads(f.read(n))["__metadata__"]
+space = json.loads(meta["supernet"])["search_space"]
+print(",".join(str(b["widths"][(len(b["widths"]) - 1) // 2]) for b in space["blocks"]))
+PY
+)
+for sub in largest middle smallest; do
+  s=$sub; [ "$sub" = middle ] && s=$MIDDLE
+  for prompt in box point; do
+    "$BIN" eval --supernet resources/models/demo_supernet.safetensors --subnet "$s" --dataset "$VAL" \
+      --prompt "$prompt" --max-images "$EVAL_IMAGES" --max-objects 16 --threads "$THREADS" --quiet \
+      --out "$OUT/eval_${sub}_${prompt}.json"
+  done
+done
+echo "done: resources/models/demo_supernet.safetensors; log $OUT/train.jsonl; eval $OUT/eval_*.json"
