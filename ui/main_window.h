@@ -29,7 +29,9 @@ namespace supersam::ui {
 
 class ElasticPanel;
 class ImageCanvas;
+class JobDialog;
 class JobRunner;
+enum class JobKind;
 class ParetoPlot;
 
 class MainWindow : public QMainWindow {
@@ -71,6 +73,8 @@ class MainWindow : public QMainWindow {
   QString lastError() const { return m_lastError; }
   InferenceWorker* inferenceWorker() const;
   JobRunner* jobRunner() const { return m_jobs; }
+  // The dialog of a job kind (created on first use, prefilled with the current model and subnet).
+  JobDialog* jobDialog(JobKind kind);
   void setErrorDialogsEnabled(bool on) { m_errorDialogs = on; }  // tests and batch modes: status bar only
   void setLatencyMeasurement(bool on) { m_measureLatency = on; }  // benchmark mode: keep the worker free
 
@@ -116,7 +120,6 @@ class MainWindow : public QMainWindow {
   void openResultsDialog();
   void saveAnnotationsDialog();
   void loadAnnotationsDialog();
-  void runJobDialog(QDialog* dialog);
 
   ImageCanvas* m_canvas;
   ElasticPanel* m_elastic;
@@ -157,6 +160,7 @@ class MainWindow : public QMainWindow {
   bool m_errorDialogs = true;
   bool m_measureLatency = true;
   QString m_lastError;
+  std::map<int, JobDialog*> m_jobDialogs;
 };
 
 }  // namespace supersam::ui

@@ -1,14 +1,73 @@
-// MainWindow: the job dialogs (calibrate, train, evaluate, search).
-#include <QDialog>
+// MainWindow: the job dialogs (calibrate, train, evaluate, search) and what their results do to the session.
+#include <QDir>
+#include <QFileInfo>
+#include <QStatusBar>
 
+#include "ui/dialogs/job_dialog.h"
 #include "ui/main_window.h"
+#include "ui/widgets/pareto_plot.h"
+#include "ui/workers/job_worker.h"
 
 namespace supersam::ui {
 
-void MainWindow::openCalibrateDialog() { showError(tr("Calibration is not available in this build yet")); }
-void MainWindow::openTrainDialog() { showError(tr("Training is not available in this build yet")); }
-void MainWindow::openEvaluateDialog() { showError(tr("Evaluation is not available in this build yet")); }
-void MainWindow::openSearchDialog() { showError(tr("Search is not available in this build yet")); }
-void MainWindow::runJobDialog(QDialog* dialog) { dialog->show(); }
+JobDialog* MainWindow::jobDialog(JobKind kind) {
+  auto& d = m_jobDialogs[static_cast<int>(kind)];
+  if (!d) {
+    d = new JobDialog(kind, m_jobs, this);
+    connect(d, &JobDialog::resultFileReady, this, [this](const QString& path) {
+      statusBar()->showMessage(tr("Opening the new supernet %1").arg(path), 8000);
+      loadCheckpoint(path);
+    });
+    if (kind == JobKind::Search) {
+      connect(m_jobs, &JobRunner::event, this, [this, d](const QString& k, const QVariantMap& v) {
+        if (k != "search" || !d->running()) return;
+        EvaluatedSubnet p;
+        p.subnet = v["text"].toString().toStdString();
+        p.paramsM = v["params_m"].toDouble();
+        p.gmacs = v["gmacs"].toDouble();
+        p.latencyMs = v["latency_ms"].toDouble();
+        p.miou = v["miou"].toDouble();
+        p.feasible = v["feasible"].toDouble() > 0;
+        m_pareto->addPoint(p);
+      });
+      connect(d, &JobDialog::jobFinished, this, [this, d](bool, bool, const QString&) {
+        const QString db = d->value("db").toString();
+        if (QFileInfo::exists(db)) openResults(db);
+      });
+    }
+  }
+  const QString model = QString::fromStdString(m_modelInfo.path);
+  if (!d->running() && !model.isEmpty()) {
+    d->setValue("checkpoint", model);
+    const QFileInfo mf(model);
+    const QString stem = mf.absolutePath() + "/" + mf.completeBaseName();
+    switch (kind) {
+      case JobKind::Calibrate:
+        d->setValue("out", stem + "-calibrated.safetensors");
+        break;
+      case JobKind::Train:
+        d->setValue("out", stem + "-trained.safetensors");
+        break;
+      case JobKind::Evaluate:
+        d->setValue("subnet", QString::fromStdString(m_space.toString(m_subnet)));
+        break;
+      case JobKind::Search:
+        if (d->value("db").toString().isEmpty()) {
+          d->setValue("db", m_resultsPath.isEmpty() ? stem + "-results.sqlite" : m_resultsPath);
+        }
+        break;
+    }
+  }
+  return d;
+}
+
+void MainWindow::openCalibrateDialog() { jobDialog(JobKind::Calibrate)->show(); }
+void MainWindow::openTrainDialog() { jobDialog(JobKind::Train)->show(); }
+void MainWindow::openEvaluateDialog() { jobDialog(JobKind::Evaluate)->show(); }
+void MainWindow::openSearchDialog() {
+  auto* d = jobDialog(JobKind::Search);
+  d->show();
+  d->raise();
+}
 
 }  // namespace supersam::ui

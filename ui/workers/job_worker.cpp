@@ -34,7 +34,9 @@ void JobWorker::run(const JobFn& fn) {
   try {
     const QString summary = fn(ctx);
     m_running = false;
-    emit finished(true, false, summary);
+    // Jobs that stop early with a partial result (training, search) return normally: still a cancellation.
+    const bool cancelled = m_cancel.cancelled();
+    emit finished(!cancelled, cancelled, summary);
   } catch (const util::Cancelled&) {
     m_running = false;
     emit finished(false, true, tr("cancelled"));

@@ -1,0 +1,108 @@
+// Long jobs from the GUI on the tiny model and real data: a search streams points into the Pareto plot and stops
+// on cancel; a training run shows its loss curve, stops on cancel and leaves a loadable supernet; an evaluation
+// and a calibration run to the end.
+#include <QFileInfo>
+#include <QSignalSpy>
+#include <gtest/gtest.h>
+
+#include "tests/ui/ui_test_support.h"
+#include "ui/dialogs/job_dialog.h"
+#include "ui/main_window.h"
+#include "ui/widgets/pareto_plot.h"
+#include "ui/workers/job_worker.h"
+
+namespace supersam::ui {
+namespace {
+
+QString dsbSpec(int limit) {
+  return QString::fromStdString("dsb2018:" + test::dataDir() + "/dsb2018-nuclei:val,limit=" + std::to_string(limit));
+}
+
+class JobsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir = QString::fromStdString(test::tempDir("ui-jobs"));
+    w = std::make_unique<MainWindow>();
+    w->setErrorDialogsEnabled(false);
+    QSignalSpy ready(w.get(), &MainWindow::modelReady);
+    w->loadCheckpoint(QString::fromStdString(test::tinyCheckpoint()));
+    ASSERT_TRUE(ready.wait(30000));
+  }
+  QString dir;
+  std::unique_ptr<MainWindow> w;
+};
+
+TEST_F(JobsTest, SearchStreamsIntoTheParetoPlotAndCancels) {
+  JobDialog* d = w->jobDialog(JobKind::Search);
+  EXPECT_EQ(d->value("checkpoint").toString().toStdString(), test::tinyCheckpoint());
+  d->setValue("dataset", dsbSpec(2));
+  d->setValue("db", dir + "/results.sqlite");
+  d->setValue("budget", 10000);
+  d->setValue("images", 2);
+  d->setValue("objects", 4);
+  QSignalSpy done(d, &JobDialog::jobFinished);
+  d->start();
+  EXPECT_TRUE(d->running());
+  ASSERT_TRUE(test::waitUntil([&] { return w->paretoPlot()->points().size() >= 3 || !done.isEmpty(); }, 60000))
+      << "no search point arrived";
+  ASSERT_TRUE(done.isEmpty()) << d->summary().toStdString();
+  d->cancel();
+  ASSERT_TRUE(done.wait(30000));
+  EXPECT_TRUE(done.at(0).at(1).toBool()) << "finished without being cancelled: " << d->summary().toStdString();
+  EXPECT_FALSE(d->running());
+  EXPECT_GE(d->pointsPlotted(), 3);
+  // The finished search reloads the database: every evaluated point is there.
+  EXPECT_TRUE(QFileInfo::exists(dir + "/results.sqlite"));
+  ASSERT_TRUE(test::waitUntil([&] { return w->paretoPlot()->points().size() >= 3; }));
+  EXPECT_FALSE(w->paretoPlot()->points().front().subnet.empty());
+}
+
+TEST_F(JobsTest, TrainingShowsALossCurveAndCancels) {
+  JobDialog* d = w->jobDialog(JobKind::Train);
+  d->setValue("dataset", dsbSpec(4));
+  d->setValue("steps", 100000);
+  d->setValue("batch", 1);
+  d->setValue("out", dir + "/trained.safetensors");
+  QSignalSpy done(d, &JobDialog::jobFinished);
+  QSignalSpy file(d, &JobDialog::resultFileReady);
+  d->start();
+  ASSERT_TRUE(test::waitUntil([&] { return d->pointsPlotted() >= 2 || !done.isEmpty(); }, 60000));
+  ASSERT_TRUE(done.isEmpty()) << d->summary().toStdString();
+  d->cancel();
+  ASSERT_TRUE(done.wait(30000));
+  EXPECT_TRUE(done.at(0).at(1).toBool()) << d->summary().toStdString();
+  EXPECT_TRUE(d->summary().contains("cancelled")) << d->summary().toStdString();
+  EXPECT_TRUE(QFileInfo::exists(dir + "/trained.safetensors"));
+  ASSERT_EQ(file.size(), 1);
+  // The window opens the new supernet.
+  ASSERT_TRUE(test::waitUntil(
+      [&] { return w->modelLoaded() && QString::fromStdString(w->space().info().path).endsWith("trained.safetensors"); },
+      30000));
+}
+
+TEST_F(JobsTest, EvaluateAndCalibrateRunToTheEnd) {
+  JobDialog* e = w->jobDialog(JobKind::Evaluate);
+  e->setValue("dataset", dsbSpec(2));
+  e->setValue("images", 2);
+  e->setValue("objects", 4);
+  QSignalSpy evalDone(e, &JobDialog::jobFinished);
+  e->start();
+  ASSERT_TRUE(evalDone.wait(60000));
+  EXPECT_TRUE(evalDone.at(0).at(0).toBool()) << e->summary().toStdString();
+  EXPECT_TRUE(e->summary().contains("mIoU")) << e->summary().toStdString();
+
+  JobDialog* c = w->jobDialog(JobKind::Calibrate);
+  c->setValue("dataset", dsbSpec(2));
+  c->setValue("images", 2);
+  c->setValue("out", dir + "/calibrated.safetensors");
+  QSignalSpy calDone(c, &JobDialog::jobFinished);
+  c->start();
+  ASSERT_TRUE(calDone.wait(60000));
+  EXPECT_TRUE(calDone.at(0).at(0).toBool()) << c->summary().toStdString();
+  EXPECT_EQ(c->pointsPlotted(), 4) << "one sensitivity bar per block";
+  // The calibrated supernet opens with its measured sensitivity.
+  ASSERT_TRUE(test::waitUntil([&] { return w->space().info().hasSupernetData; }, 30000));
+}
+
+}  // namespace
+}  // namespace supersam::ui
