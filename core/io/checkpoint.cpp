@@ -1,5 +1,6 @@
 #include "core/io/checkpoint.h"
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -115,7 +116,16 @@ void loadStateDictInto(torch::nn::Module& module, const StateDict& sd, const std
     throw util::Error(msg);
   }
   at::NoGradGuard noGrad;
-  for (auto& t : targets) t.tensor.copy_(*t.source);
+  for (auto& t : targets) {
+    const at::Tensor& src = *t.source;
+    // A plain memcpy where it suffices: this LibTorch's copy_ moves ~0.3 GB/s here, memcpy ~2.5 GB/s.
+    if (t.tensor.device().is_cpu() && src.device().is_cpu() && t.tensor.scalar_type() == src.scalar_type() &&
+        t.tensor.is_contiguous() && src.is_contiguous()) {
+      if (t.tensor.nbytes()) std::memcpy(t.tensor.data_ptr(), src.data_ptr(), t.tensor.nbytes());
+    } else {
+      t.tensor.copy_(src);
+    }
+  }
 }
 
 StateDict stateDictOf(const torch::nn::Module& module) {

@@ -1,6 +1,9 @@
 #include "core/io/safetensors.h"
 
+#include <cerrno>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <set>
 
 #include <ATen/ATen.h>
@@ -49,27 +52,32 @@ const at::Tensor& SafetensorsFile::at(const std::string& name) const {
   throw util::Error("'" + path + "' has no tensor named '" + name + "'");
 }
 
-SafetensorsFile parseSafetensors(const std::string& bytes, const std::string& file) {
-  if (bytes.size() < 8) throw util::Error("safetensors '" + file + "': file too short (" +
-                                          std::to_string(bytes.size()) + " bytes, expected at least 8)");
+namespace {
+
+struct Entry {
+  std::string name;
+  at::ScalarType type;
+  std::vector<int64_t> shape;
+  uint64_t begin = 0, size = 0;  // within the data area
+};
+
+uint64_t headerSizeOf(const char* first8) {
   uint64_t headerSize = 0;
-  for (int i = 7; i >= 0; --i) headerSize = (headerSize << 8) | static_cast<unsigned char>(bytes[i]);
-  if (headerSize > bytes.size() - 8) {
-    throw util::Error("safetensors '" + file + "': header claims " + std::to_string(headerSize) +
-                      " bytes but the file has only " + std::to_string(bytes.size() - 8) + " after it (truncated?)");
-  }
+  for (int i = 7; i >= 0; --i) headerSize = (headerSize << 8) | static_cast<unsigned char>(first8[i]);
+  return headerSize;
+}
+
+// Parses and checks the JSON header against the size of the data area that follows it.
+std::vector<Entry> parseHeader(const char* begin, size_t size, size_t dataSize, const std::string& file,
+                               std::map<std::string, std::string>& metadata) {
   nlohmann::json header;
   try {
-    header = nlohmann::json::parse(bytes.begin() + 8, bytes.begin() + 8 + static_cast<long>(headerSize));
+    header = nlohmann::json::parse(begin, begin + size);
   } catch (const std::exception& e) {
     throw util::Error("safetensors '" + file + "': header is not valid JSON: " + e.what());
   }
   if (!header.is_object()) throw util::Error("safetensors '" + file + "': header is not a JSON object");
-
-  SafetensorsFile out;
-  out.path = file;
-  const size_t dataStart = 8 + headerSize;
-  const size_t dataSize = bytes.size() - dataStart;
+  std::vector<Entry> out;
   for (auto it = header.begin(); it != header.end(); ++it) {
     const std::string& name = it.key();
     if (name == "__metadata__") {
@@ -77,33 +85,35 @@ SafetensorsFile parseSafetensors(const std::string& bytes, const std::string& fi
       for (auto m = it->begin(); m != it->end(); ++m) {
         if (!m->is_string())
           throw util::Error("safetensors '" + file + "': metadata '" + m.key() + "' is not a string");
-        out.metadata[m.key()] = m->get<std::string>();
+        metadata[m.key()] = m->get<std::string>();
       }
       continue;
     }
     const auto& info = *it;
     try {
-      at::ScalarType type = dtypeFromName(info.at("dtype").get<std::string>(), file, name);
-      std::vector<int64_t> shape = info.at("shape").get<std::vector<int64_t>>();
+      Entry e;
+      e.name = name;
+      e.type = dtypeFromName(info.at("dtype").get<std::string>(), file, name);
+      e.shape = info.at("shape").get<std::vector<int64_t>>();
       auto offsets = info.at("data_offsets").get<std::vector<uint64_t>>();
       if (offsets.size() != 2 || offsets[0] > offsets[1] || offsets[1] > dataSize) {
         throw util::Error("safetensors '" + file + "': tensor '" + name + "' has data offsets outside the file (" +
                           std::to_string(dataSize) + " data bytes; truncated?)");
       }
       int64_t numel = 1;
-      for (int64_t s : shape) {
-        if (s < 0) throw util::Error("safetensors '" + file + "': tensor '" + name + "' has a negative dimension");
-        numel *= s;
+      for (int64_t d : e.shape) {
+        if (d < 0) throw util::Error("safetensors '" + file + "': tensor '" + name + "' has a negative dimension");
+        numel *= d;
       }
-      const uint64_t expected = static_cast<uint64_t>(numel) * c10::elementSize(type);
+      const uint64_t expected = static_cast<uint64_t>(numel) * c10::elementSize(e.type);
       if (offsets[1] - offsets[0] != expected) {
         throw util::Error("safetensors '" + file + "': tensor '" + name + "' holds " +
                           std::to_string(offsets[1] - offsets[0]) + " bytes but its shape and dtype need " +
                           std::to_string(expected));
       }
-      at::Tensor t = at::empty(shape, at::TensorOptions().dtype(type));
-      if (expected) std::memcpy(t.data_ptr(), bytes.data() + dataStart + offsets[0], expected);
-      out.tensors.emplace_back(name, t);
+      e.begin = offsets[0];
+      e.size = expected;
+      out.push_back(std::move(e));
     } catch (const nlohmann::json::exception& e) {
       throw util::Error("safetensors '" + file + "': entry for tensor '" + name + "' is malformed: " + e.what());
     }
@@ -111,7 +121,63 @@ SafetensorsFile parseSafetensors(const std::string& bytes, const std::string& fi
   return out;
 }
 
-SafetensorsFile loadSafetensors(const std::string& path) { return parseSafetensors(util::readFileBytes(path), path); }
+}  // namespace
+
+SafetensorsFile parseSafetensors(const std::string& bytes, const std::string& file) {
+  if (bytes.size() < 8) throw util::Error("safetensors '" + file + "': file too short (" +
+                                          std::to_string(bytes.size()) + " bytes, expected at least 8)");
+  const uint64_t headerSize = headerSizeOf(bytes.data());
+  if (headerSize > bytes.size() - 8) {
+    throw util::Error("safetensors '" + file + "': header claims " + std::to_string(headerSize) +
+                      " bytes but the file has only " + std::to_string(bytes.size() - 8) + " after it (truncated?)");
+  }
+  SafetensorsFile out;
+  out.path = file;
+  const size_t dataStart = 8 + headerSize;
+  for (const Entry& e : parseHeader(bytes.data() + 8, headerSize, bytes.size() - dataStart, file, out.metadata)) {
+    at::Tensor t = at::empty(e.shape, at::TensorOptions().dtype(e.type));
+    if (e.size) std::memcpy(t.data_ptr(), bytes.data() + dataStart + e.begin, e.size);
+    out.tensors.emplace_back(e.name, t);
+  }
+  return out;
+}
+
+// Reads the header, then each tensor straight into its own memory: no whole-file buffer (peak = the tensors).
+SafetensorsFile loadSafetensors(const std::string& path) {
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  if (!in) {
+    if (!std::filesystem::exists(path)) throw util::Error("file not found: '" + path + "'");
+    throw util::Error("cannot read '" + path + "': " + std::strerror(errno));
+  }
+  const uint64_t fileSize = static_cast<uint64_t>(in.tellg());
+  in.seekg(0);
+  char first8[8];
+  if (fileSize < 8 || !in.read(first8, 8))
+    throw util::Error("safetensors '" + path + "': file too short (" + std::to_string(fileSize) +
+                      " bytes, expected at least 8)");
+  const uint64_t headerSize = headerSizeOf(first8);
+  if (headerSize > fileSize - 8) {
+    throw util::Error("safetensors '" + path + "': header claims " + std::to_string(headerSize) +
+                      " bytes but the file has only " + std::to_string(fileSize - 8) + " after it (truncated?)");
+  }
+  std::string header(headerSize, '\0');
+  if (!in.read(header.data(), static_cast<std::streamsize>(headerSize)))
+    throw util::Error("safetensors '" + path + "': cannot read its header");
+  SafetensorsFile out;
+  out.path = path;
+  const uint64_t dataStart = 8 + headerSize;
+  for (const Entry& e : parseHeader(header.data(), header.size(), fileSize - dataStart, path, out.metadata)) {
+    at::Tensor t = at::empty(e.shape, at::TensorOptions().dtype(e.type));
+    if (e.size) {
+      in.seekg(static_cast<std::streamoff>(dataStart + e.begin));
+      if (!in.read(static_cast<char*>(t.data_ptr()), static_cast<std::streamsize>(e.size)))
+        throw util::Error("safetensors '" + path + "': cannot read the data of tensor '" + e.name + "' (truncated?)");
+    }
+    out.tensors.emplace_back(e.name, t);
+  }
+  return out;
+}
+
 
 std::string serializeSafetensors(const std::vector<std::pair<std::string, at::Tensor>>& tensors,
                                  const std::map<std::string, std::string>& metadata) {
