@@ -34,7 +34,11 @@ struct Value {
   c10::Storage storage;                               // Storage
   int64_t numel = 0;                                  // Storage
   at::Tensor tensor;                                  // Tensor
+  int depth = 0;                                      // nesting of containers below this value
 };
+
+// Nesting limit: deeper structures would overflow the C++ stack when freed (a crafted pickle could nest millions).
+constexpr int kMaxDepth = 256;
 
 ValuePtr make(Kind k) {
   auto v = std::make_shared<Value>();
@@ -140,6 +144,11 @@ class Unpickler {
     return it->second;
   }
 
+  // Records that `parent` now holds `child`, refusing nesting beyond kMaxDepth.
+  void adopt(Value& parent, const ValuePtr& child) {
+    if (child->depth + 1 > parent.depth) parent.depth = child->depth + 1;
+    if (parent.depth > kMaxDepth) fail("containers nested deeper than " + std::to_string(kMaxDepth));
+  }
   ValuePtr resolveGlobal(const std::string& module, const std::string& name);
   ValuePtr call(const ValuePtr& callable, const ValuePtr& args);
   ValuePtr rebuildTensor(const std::vector<ValuePtr>& args);
@@ -263,6 +272,7 @@ ValuePtr Unpickler::call(const ValuePtr& callable, const ValuePtr& args) {
         if (list->kind != Kind::List && list->kind != Kind::Tuple) fail("OrderedDict called with a non-list");
         for (const auto& kv : list->items) {
           if (kv->kind != Kind::Tuple || kv->items.size() != 2) fail("OrderedDict item is not a pair");
+          adopt(*d, kv);
           d->entries.emplace_back(kv->items[0], kv->items[1]);
         }
       }
@@ -285,6 +295,8 @@ void Unpickler::setItems(ValuePtr& dict, const std::vector<ValuePtr>& kv) {
   if (dict->kind != Kind::Dict) fail("SETITEM on a " + std::string(kindName(dict->kind)));
   if (kv.size() % 2) fail("SETITEMS with an odd number of values");
   for (size_t i = 0; i < kv.size(); i += 2) {
+    adopt(*dict, kv[i]);
+    adopt(*dict, kv[i + 1]);
     bool replaced = false;
     if (kv[i]->kind == Kind::Str) {
       for (auto& [k, v] : dict->entries) {
@@ -376,6 +388,7 @@ ValuePtr Unpickler::run() {
           v->items.resize(n);
           for (int i = n - 1; i >= 0; --i) v->items[i] = pop();
         }
+        for (const auto& x : v->items) adopt(*v, x);
         m_stack.push_back(v);
         break;
       }
@@ -383,6 +396,7 @@ ValuePtr Unpickler::run() {
       case 'l': {                                            // LIST
         auto v = make(Kind::List);
         v->items = popToMark();
+        for (const auto& x : v->items) adopt(*v, x);
         m_stack.push_back(v);
         break;
       }
@@ -390,6 +404,7 @@ ValuePtr Unpickler::run() {
         ValuePtr x = pop();
         ValuePtr& list = top();
         if (list->kind != Kind::List) fail("APPEND on a " + std::string(kindName(list->kind)));
+        adopt(*list, x);
         list->items.push_back(x);
         break;
       }
@@ -397,6 +412,7 @@ ValuePtr Unpickler::run() {
         std::vector<ValuePtr> xs = popToMark();
         ValuePtr& list = top();
         if (list->kind != Kind::List) fail("APPENDS on a " + std::string(kindName(list->kind)));
+        for (const auto& x : xs) adopt(*list, x);
         list->items.insert(list->items.end(), xs.begin(), xs.end());
         break;
       }

@@ -99,3 +99,9 @@ TEST(PickleReader, StorageClassesMapToDtypes) {
   EXPECT_EQ(io::storageClassDtype("LongStorage", "x"), at::kLong);
   EXPECT_THROW(io::storageClassDtype("UntypedStorage", "x"), util::Error);
 }
+
+TEST(PickleReader, DeepNestingIsRefusedNotACrash) {
+  // 100000 nested 1-tuples would overflow the stack when freed.
+  std::string deep = pk::proto2() + ")" + std::string(100000, '\x85') + ".";
+  EXPECT_NE(errorOf(deep).find("nested deeper"), std::string::npos);
+}
