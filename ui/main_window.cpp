@@ -56,7 +56,6 @@ MainWindow::MainWindow(QWidget* parent)
   connect(m_elastic, &ElasticPanel::subnetChanged, this, &MainWindow::onSubnetChanged);
   connect(m_elastic, &ElasticPanel::parseError, this, &MainWindow::showError);
   connect(m_elastic, &ElasticPanel::showDifferenceToggled, this, [this](bool) {
-    requestInference(false);
     updateCurrentOverlay();
   });
   connect(m_pareto, &ParetoPlot::subnetClicked, this, &MainWindow::loadSubnetString);

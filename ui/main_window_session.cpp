@@ -202,7 +202,7 @@ void MainWindow::applyPrompts(const PromptSet& prompts) {
     m_canvas->clearCurrentMask();
     updateCandidates();
   }
-  requestInference(false);
+  requestInference();
 }
 
 void MainWindow::requestInference(bool measureLatency) {

@@ -26,6 +26,7 @@ ParetoPlot::ParetoPlot(QWidget* parent) : QWidget(parent), m_plot(new QCustomPlo
   m_plot->setMinimumHeight(180);
   m_plot->xAxis->setLabel(tr("parameters (M)"));
   m_plot->yAxis->setLabel(tr("mIoU"));
+  m_plot->yAxis->setRange(0, 1);
 
   m_all = m_plot->addGraph();
   m_all->setName(tr("evaluated"));
@@ -91,6 +92,11 @@ void ParetoPlot::setCurrent(double paramsM, double miou, const QString& subnet) 
   m_current->addData(paramsM, y);
   m_current->setName(std::isnan(miou) ? tr("current (not evaluated)") : tr("current"));
   m_current->setProperty("subnet", subnet);
+  if (m_points.empty()) {
+    // Nothing evaluated yet: keep the marker in view.
+    m_plot->xAxis->setRange(0, std::max(1e-3, paramsM * 1.25));
+    m_plot->yAxis->setRange(0, 1);
+  }
   m_plot->replot(QCustomPlot::rpQueuedReplot);
 }
 
