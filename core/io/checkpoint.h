@@ -30,13 +30,15 @@ struct Checkpoint {
   std::string path;
 };
 
-// Detects the format from the content (zip magic vs safetensors header), not the extension.
-// Throws util::Error naming the file and the first problem.
+// Detects the format from the content (zip magic vs safetensors header), not the extension. Every zip record's
+// CRC-32 is verified. Legacy (pre-1.6, non-zip) torch.save files are refused with a message saying so.
+// Throws util::Error naming the file and the first problem (record, byte offset or tensor).
 Checkpoint readCheckpoint(const std::string& path);
 
 // Copies `sd` into `module`'s parameters and buffers, strictly: every key present, no extra key, shapes equal.
 // Any mismatch throws util::Error naming the first offending key and the expected vs found shape, before anything
-// is copied (nothing is loaded half-way). dtype is converted to the module's.
+// is copied (nothing is loaded half-way). dtype is converted to the module's. Buffers are required like parameters,
+// except SAM's non-persistent pixel_mean / pixel_std, which may be absent from or extra in `sd`.
 void loadStateDictInto(torch::nn::Module& module, const StateDict& sd, const std::string& source);
 
 // The module's parameters and buffers as a state dict (detached, same order as named_parameters/buffers).
