@@ -2,8 +2,10 @@
 #include <QApplication>
 
 #include "ui/app_main.h"
+#include "ui/process_env.h"
 
 int main(int argc, char** argv) {
+  supersam::ui::ensurePassiveOpenMp(argv);
   QApplication app(argc, argv);
   return supersam::ui::runStudio(app);
 }
