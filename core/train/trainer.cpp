@@ -8,6 +8,8 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/optim/adamw.h>
 
+#include "core/eval/evaluator.h"
+#include "core/infer/predictor.h"
 #include "core/io/checkpoint.h"
 #include "core/io/safetensors.h"
 #include "core/train/distributed.h"
@@ -236,47 +238,31 @@ StepStats Trainer::trainStep() {
 std::vector<ValScore> Trainer::validate() {
   std::vector<ValScore> out;
   if (m_valSets.empty()) return out;
-  at::InferenceMode guard;
-  m_sam->eval();
   const model::SamArch& arch = m_sam->arch();
-  PromptOptions boxOpt{m_cfg.prompts.maxObjects, 0.0, 0.0};
-  PromptOptions pointOpt{m_cfg.prompts.maxObjects, 1.0, 0.0};
+  if (!m_valBox) {
+    eval::EvalProtocol p;
+    p.maxImages = m_cfg.valImages;
+    p.maxObjectsPerImage = m_cfg.prompts.maxObjects;
+    p.promptKind = data::PromptKind::Box;
+    m_valBox = std::make_unique<eval::PreparedEvalSet>(m_valSets, p, &arch);
+    p.promptKind = data::PromptKind::Point;
+    m_valPoint = std::make_unique<eval::PreparedEvalSet>(m_valSets, p, &arch);
+  }
+  m_sam->eval();
+  infer::Predictor predictor(m_sam, m_cfg.device);
   for (const auto& [name, subnet] : validationSubnets()) {
     const model::ElasticConfig cfg = subnet.toElastic();
-    for (const data::Dataset& ds : m_valSets) {
+    eval::EvalResult box = eval::evaluate(predictor, cfg, *m_valBox);
+    eval::EvalResult point = eval::evaluate(predictor, cfg, *m_valPoint);
+    for (size_t d = 0; d < box.datasets.size(); ++d) {
       ValScore v;
       v.subnetName = name;
       v.subnet = subnet.toString();
-      v.dataset = ds.name;
-      double boxSum = 0, pointSum = 0;
-      int64_t n = std::min<int64_t>(m_cfg.valImages, static_cast<int64_t>(ds.samples.size()));
-      for (int64_t i = 0; i < n; ++i) {
-        const data::Sample& s = ds.samples[static_cast<size_t>(i)];
-        if (s.objects.empty()) continue;
-        const uint64_t seed = mixSeed(0x7a1ULL, static_cast<uint64_t>(i));  // fixed prompts across runs
-        TrainImage bi = makeTrainImage(s, arch, boxOpt, seed);
-        TrainImage pi = makeTrainImage(s, arch, pointOpt, seed);
-        if (bi.prompts.empty()) continue;
-        const at::Tensor emb = m_sam->encodeImage(bi.input.unsqueeze(0).to(m_cfg.device), &cfg);
-        for (const PromptGroup& g : groupPrompts(bi, m_cfg.device)) {
-          model::DecoderOutput o = decodeGroup(m_sam, emb, g);
-          at::Tensor logits = upsampleLogits(o.lowResMasks, arch.imageSize).select(1, 0);
-          boxSum += maskIoU(logits, bi.targets.to(m_cfg.device).index_select(0, g.index)).sum().item<double>();
-        }
-        for (const PromptGroup& g : groupPrompts(pi, m_cfg.device)) {
-          model::DecoderOutput o = decodeGroup(m_sam, emb, g);
-          at::Tensor best = o.iou.argmax(1);
-          at::Tensor logits = upsampleLogits(o.lowResMasks, arch.imageSize);
-          logits = logits.gather(1, best.view({-1, 1, 1, 1}).expand({-1, 1, logits.size(2), logits.size(3)}))
-                       .squeeze(1);
-          pointSum += maskIoU(logits, pi.targets.to(m_cfg.device).index_select(0, g.index)).sum().item<double>();
-        }
-        v.objects += static_cast<int64_t>(bi.prompts.size());
-      }
-      if (v.objects > 0) {
-        v.boxMIoU = boxSum / static_cast<double>(v.objects);
-        v.pointMIoU = pointSum / static_cast<double>(v.objects);
-      }
+      v.dataset = box.datasets[d].name;
+      v.boxMIoU = box.datasets[d].miou.single;
+      v.pointMIoU = point.datasets[d].miou.ranked;
+      v.pointOracleMIoU = point.datasets[d].miou.oracle;
+      v.objects = box.datasets[d].objects;
       out.push_back(v);
     }
   }
@@ -304,6 +290,7 @@ bool Trainer::run(const util::JobControl& job) {
                              {"dataset", v.dataset},
                              {"box_miou", v.boxMIoU},
                              {"point_miou", v.pointMIoU},
+                             {"point_oracle_miou", v.pointOracleMIoU},
                              {"objects", v.objects}});
     }
     logJson(j);

@@ -35,6 +35,9 @@
 namespace torch::optim {
 class AdamW;
 }
+namespace supersam::eval {
+class PreparedEvalSet;
+}
 
 namespace supersam::train {
 
@@ -78,12 +81,15 @@ struct StepStats {
   std::vector<MemberStats> members;
 };
 
+// Validation with core/eval's protocol (exact boxes; one point at the mask's centre), on the first valImages images
+// of each validation dataset and at most PromptOptions::maxObjects objects per image.
 struct ValScore {
   std::string subnetName;  // largest, middle, smallest
   std::string subnet;
   std::string dataset;
-  double boxMIoU = 0;    // exact box, single-mask output
-  double pointMIoU = 0;  // one point, multimask output ranked first by the IoU head
+  double boxMIoU = 0;          // exact box, single-mask output
+  double pointMIoU = 0;        // one point, multimask output ranked first by the IoU head
+  double pointOracleMIoU = 0;  // one point, best of the 3 multimask outputs
   int64_t objects = 0;
 };
 
@@ -135,6 +141,7 @@ class Trainer {
   std::mt19937_64 m_rng;
   int64_t m_step = 0;
   double m_lastLoss = 0;
+  std::unique_ptr<eval::PreparedEvalSet> m_valBox, m_valPoint;  // built at the first validation
 };
 
 }  // namespace supersam::train

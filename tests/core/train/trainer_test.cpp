@@ -1,6 +1,7 @@
 // The sandwich trainer on the tiny reference arch and two Penn-Fudan images: a step lowers the loss on a repeated
 // batch, resume is exact (4 straight steps == 2 + checkpoint + resume + 2, bitwise), checkpoints carry the optimizer,
 // the fp16 output loads into the fp32 model, and 2 data-parallel ranks match 1 process on the same global batch.
+#include <fstream>
 #include <thread>
 
 #include <ATen/ATen.h>
@@ -123,9 +124,26 @@ TEST(Trainer, CheckpointHoldsOptimizerAndOutputLoadsAsFp32) {
   c.batch = 1;
   c.steps = 1;
   c.checkpointPath = dir + "/ck.safetensors";
-  train::Trainer t(sam, tinySpace(sam->arch()), meta(sam->arch()), sets, sets, c);
   c.valImages = 1;
+  c.logPath = dir + "/log.jsonl";
+  train::Trainer t(sam, tinySpace(sam->arch()), meta(sam->arch()), sets, sets, c);
   ASSERT_TRUE(t.run({}));
+  std::vector<train::ValScore> val = t.validate();
+  ASSERT_EQ(val.size(), 3u);  // largest, middle, smallest on one dataset
+  EXPECT_EQ(val[0].subnetName, "largest");
+  EXPECT_EQ(val[2].subnetName, "smallest");
+  for (const auto& v : val) {
+    EXPECT_GT(v.objects, 0);
+    EXPECT_GE(v.boxMIoU, 0.0);
+    EXPECT_LE(v.boxMIoU, 1.0);
+    EXPECT_GE(v.pointOracleMIoU, v.pointMIoU - 1e-9);  // the oracle is never worse than the ranked mask
+  }
+  std::ifstream log(c.logPath);
+  std::string line, last;
+  int lines = 0;
+  while (std::getline(log, line)) ++lines, last = line;
+  EXPECT_EQ(lines, 2);  // one step, one validation
+  EXPECT_NE(last.find("\"type\":\"val\""), std::string::npos) << last;
 
   io::SafetensorsFile f = io::loadSafetensors(c.checkpointPath);
   ASSERT_TRUE(f.metadata.count("train_state"));
