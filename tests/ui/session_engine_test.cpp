@@ -114,3 +114,32 @@ TEST(SessionEngine, LatencyIsMeasured) {
 
 }  // namespace
 }  // namespace supersam::ui
+
+namespace supersam::ui {
+namespace {
+
+TEST(SessionEngine, ExportedSubnetLoadsAsASmallerStandaloneModel) {
+  SessionEngine e;
+  e.loadModel(test::tinyCheckpoint());
+  const SubnetSpace s = e.space();
+  auto cfg = s.fromSliders(s.depth() - 1, 0.5);
+  const std::string path = test::tempDir("ui-export") + "/subnet.safetensors";
+  e.exportSubnet(cfg, path);
+  SessionEngine x;
+  const ModelInfo info = x.loadModel(path);
+  EXPECT_EQ(static_cast<int>(info.blocks.size()), s.depth() - 1);
+  EXPECT_EQ(x.space().figures(x.space().largest()).params, s.figures(cfg).params);
+  // The standalone model segments like the subnet it came from.
+  const auto img = test::toRgb(test::syntheticImage());
+  e.setImage(img);
+  x.setImage(img);
+  PromptSet p;
+  p.points = {{70.f, 45.f}};
+  p.labels = {1};
+  const auto a = e.run(cfg, p, false), b = x.run(x.space().largest(), p, false);
+  ASSERT_EQ(a.iou.size(), b.iou.size());
+  for (size_t i = 0; i < a.iou.size(); ++i) EXPECT_NEAR(a.iou[i], b.iou[i], 1e-4);
+}
+
+}  // namespace
+}  // namespace supersam::ui
