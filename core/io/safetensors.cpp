@@ -179,15 +179,23 @@ SafetensorsFile loadSafetensors(const std::string& path) {
 }
 
 
-std::string serializeSafetensors(const std::vector<std::pair<std::string, at::Tensor>>& tensors,
-                                 const std::map<std::string, std::string>& metadata) {
+namespace {
+
+// The header (padded so the data starts 8-byte aligned) and the tensors in the order the header lists them.
+struct Layout {
+  std::string head;
+  std::vector<at::Tensor> data;
+};
+
+Layout layoutOf(const std::vector<std::pair<std::string, at::Tensor>>& tensors,
+                const std::map<std::string, std::string>& metadata) {
   std::vector<std::pair<std::string, at::Tensor>> sorted = tensors;
   std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   std::set<std::string> seen;
   nlohmann::json header = nlohmann::json::object();
   if (!metadata.empty()) header["__metadata__"] = metadata;
   uint64_t offset = 0;
-  std::vector<at::Tensor> cpu;
+  Layout out;
   for (auto& [name, t] : sorted) {
     if (!seen.insert(name).second) throw util::Error("safetensors: duplicate tensor name '" + name + "'");
     if (name == "__metadata__") throw util::Error("safetensors: '__metadata__' cannot name a tensor");
@@ -197,22 +205,36 @@ std::string serializeSafetensors(const std::vector<std::pair<std::string, at::Te
                     {"shape", c.sizes().vec()},
                     {"data_offsets", {offset, offset + n}}};
     offset += n;
-    cpu.push_back(c);
+    out.data.push_back(c);
   }
   std::string head = header.dump();
   while ((8 + head.size()) % 8 != 0) head.push_back(' ');  // align the data to 8 bytes, as the format suggests
-  std::string out;
-  out.reserve(8 + head.size() + offset);
   uint64_t hs = head.size();
-  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((hs >> (8 * i)) & 0xff));
-  out += head;
-  for (const auto& c : cpu) out.append(static_cast<const char*>(c.data_ptr()), c.numel() * c.element_size());
+  out.head.reserve(8 + head.size());
+  for (int i = 0; i < 8; ++i) out.head.push_back(static_cast<char>((hs >> (8 * i)) & 0xff));
+  out.head += head;
   return out;
 }
 
+}  // namespace
+
+std::string serializeSafetensors(const std::vector<std::pair<std::string, at::Tensor>>& tensors,
+                                 const std::map<std::string, std::string>& metadata) {
+  Layout l = layoutOf(tensors, metadata);
+  std::string out = l.head;
+  for (const auto& c : l.data) out.append(static_cast<const char*>(c.data_ptr()), c.numel() * c.element_size());
+  return out;
+}
+
+// Streams the tensors to the temporary file (no whole-file buffer in memory).
 void saveSafetensors(const std::string& path, const std::vector<std::pair<std::string, at::Tensor>>& tensors,
                      const std::map<std::string, std::string>& metadata) {
-  util::writeFileAtomic(path, serializeSafetensors(tensors, metadata));
+  Layout l = layoutOf(tensors, metadata);
+  util::writeFileAtomic(path, [&](std::ostream& out) {
+    out.write(l.head.data(), static_cast<std::streamsize>(l.head.size()));
+    for (const auto& c : l.data)
+      out.write(static_cast<const char*>(c.data_ptr()), static_cast<std::streamsize>(c.numel() * c.element_size()));
+  });
 }
 
 }  // namespace supersam::io
