@@ -4,14 +4,16 @@
 #include <cmath>
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <ATen/ThreadLocalState.h>
 
 namespace supersam::model {
 
 namespace {
 
-// Score-matrix elements processed at once in global attention: bounds memory (a whole ViT-B global block would be
-// 12 x 4096 x 4096 floats = 800 MB) and keeps each chunk closer to cache.
-constexpr int64_t kScoreBudget = 4 << 20;
+// Score-matrix elements one attention task holds (8 MB): bounds memory (a whole ViT-B global block would be
+// 12 x 4096 x 4096 floats = 800 MB) and keeps each task's work near cache.
+constexpr int64_t kScoreBudget = 1 << 21;
 
 // Relative-position embeddings for every (query, key) pair along one axis: [size, size, head_dim], from a table
 // [2*size-1, head_dim] indexed by q - k + size - 1 (SAM's get_rel_pos with equal query and key sizes).
@@ -73,58 +75,53 @@ at::Tensor EncoderAttentionImpl::forward(const at::Tensor& x) {
   at::Tensor qkvOut = at::linear(x, qkv->weight, qkv->bias);
   at::Tensor packed = qkvOut.view({B, N, 3, nh, hd}).permute({2, 0, 3, 1, 4}).reshape({3, BH, N, hd});
   at::Tensor q = packed[0], k = packed[1], v = packed[2];
+  at::Tensor Rh = relPosTable(H, rel_pos_h);  // [qh, kh, hd]
+  at::Tensor Rw = relPosTable(W, rel_pos_w);  // [qw, kw, hd]
 
-  // Decomposed relative positions from the unscaled queries: relH[b, y, x, ky] = q[b, y, x] . Rh[y, ky],
-  // relW[b, y, x, kx] = q[b, y, x] . Rw[x, kx].
-  at::Tensor Rh = relPosTable(H, rel_pos_h);  // [H, H, hd]
-  at::Tensor Rw = relPosTable(W, rel_pos_w);  // [W, W, hd]
-  at::Tensor qg = q.view({BH, H, W, hd});
-  at::Tensor relH = at::bmm(qg.permute({1, 0, 2, 3}).reshape({H, BH * W, hd}), Rh.transpose(1, 2))
-                        .view({H, BH, W, H})
-                        .permute({1, 0, 2, 3})
-                        .contiguous();  // [BH, H, W, kh]
-  at::Tensor relW = at::bmm(qg.permute({2, 0, 1, 3}).reshape({W, BH * H, hd}), Rw.transpose(1, 2))
-                        .view({W, BH, H, W})
-                        .permute({1, 2, 0, 3})
-                        .contiguous();  // [BH, H, W, kw]
-
-  at::Tensor out;
   if (!inplaceAllowed()) {
-    // Autograd path: plain out-of-place ops, whole score matrix at once.
+    // Autograd path: plain out-of-place ops, whole score matrix at once. Decomposed relative positions from the
+    // unscaled queries: relH[b, y, x, ky] = q[b, y, x] . Rh[y, ky], relW[b, y, x, kx] = q[b, y, x] . Rw[x, kx].
+    at::Tensor qg = q.view({BH, H, W, hd});
+    at::Tensor relH = at::bmm(qg.permute({1, 0, 2, 3}).reshape({H, BH * W, hd}), Rh.transpose(1, 2))
+                          .view({H, BH, W, H})
+                          .permute({1, 0, 2, 3});
+    at::Tensor relW = at::bmm(qg.permute({2, 0, 1, 3}).reshape({W, BH * H, hd}), Rw.transpose(1, 2))
+                          .view({W, BH, H, W})
+                          .permute({1, 2, 0, 3});
     at::Tensor s = at::bmm(q * scale, k.transpose(1, 2));
     s = (s.view({BH, H, W, H, W}) + relH.unsqueeze(-1) + relW.unsqueeze(-2)).view({BH, N, N});
-    out = at::bmm(at::softmax(s, -1), v);
-  } else {
-    q.mul_(scale);  // q is our own temporary; (q*scale) @ k^T as SAM computes it
-    out = at::empty({BH, N, hd}, x.options());
-    int64_t batchChunk = 1, rowChunk = H;
-    if (N * N <= kScoreBudget) {
-      batchChunk = std::max<int64_t>(1, kScoreBudget / (N * N));
-    } else {
-      rowChunk = std::max<int64_t>(1, kScoreBudget / (W * N));
-    }
-    at::Tensor kT = k.transpose(1, 2);
-    for (int64_t b0 = 0; b0 < BH; b0 += batchChunk) {
-      const int64_t nb = std::min(batchChunk, BH - b0);
-      for (int64_t r0 = 0; r0 < H; r0 += rowChunk) {
-        const int64_t nr = std::min(rowChunk, H - r0);
-        at::Tensor s = at::bmm(q.narrow(0, b0, nb).narrow(1, r0 * W, nr * W), kT.narrow(0, b0, nb));
-        s.view({nb, nr, W, H, W})
-            .add_(relH.narrow(0, b0, nb).narrow(1, r0, nr).unsqueeze(-1))
-            .add_(relW.narrow(0, b0, nb).narrow(1, r0, nr).unsqueeze(-2));
-        at::_softmax_out(s, s, -1, false);
-        at::Tensor dst = out.narrow(0, b0, nb).narrow(1, r0 * W, nr * W);
-        if (dst.is_contiguous()) {
-          at::bmm_out(dst, s, v.narrow(0, b0, nb));
-        } else {
-          dst.copy_(at::bmm(s, v.narrow(0, b0, nb)));
-        }
-      }
-    }
+    at::Tensor out = at::bmm(at::softmax(s, -1), v);
+    at::Tensor merged = out.view({B, nh, H, W, hd}).permute({0, 2, 3, 1, 4}).reshape({B, H, W, C});
+    return at::linear(merged, proj->weight, proj->bias);
   }
-  // [B*nh, N, hd] -> [B, H, W, nh*hd]
-  at::Tensor merged = out.view({B, nh, H, W, hd}).permute({0, 2, 3, 1, 4}).reshape({B, H, W, C});
-  return at::linear(merged, proj->weight, proj->bias);
+
+  // Inference path: independent tasks of (batch*head, block of query rows), spread over the threads with each
+  // task's matrix products single-threaded and its score block small enough to stay near cache. Scores get the
+  // relative-position terms added in place and are soft-maxed in place; the result goes straight into [B,H,W,C].
+  at::Tensor out = at::empty({B, H, W, C}, x.options());
+  at::Tensor outHeads = out.view({B, N, nh, hd});
+  at::Tensor RhT = Rh.transpose(1, 2).contiguous();  // [qh, hd, kh]
+  at::Tensor RwT = Rw.transpose(1, 2).contiguous();  // [qw, hd, kw]
+  const int64_t rowChunk = std::clamp<int64_t>(kScoreBudget / (W * N), 1, H);
+  const int64_t chunks = (H + rowChunk - 1) / rowChunk;
+  const at::ThreadLocalState tls;  // inference mode etc. for the worker threads
+  at::parallel_for(0, BH * chunks, 1, [&](int64_t t0, int64_t t1) {
+    at::ThreadLocalStateGuard guard(tls);
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t bh = t / chunks, r0 = (t % chunks) * rowChunk, nr = std::min(rowChunk, H - r0);
+      const int64_t nq = nr * W;
+      at::Tensor qc = q[bh].narrow(0, r0 * W, nq);  // [nq, hd], unscaled
+      at::Tensor q3 = qc.view({nr, W, hd});
+      at::Tensor relH = at::bmm(q3, RhT.narrow(0, r0, nr));                    // [nr, W, kh]
+      at::Tensor relW = at::bmm(q3.transpose(0, 1), RwT).transpose(0, 1);      // [nr, W, kw]
+      at::Tensor s = at::mm(qc * scale, k[bh].t());                            // (q*scale) @ k^T, [nq, N]
+      s.view({nr, W, H, W}).add_(relH.unsqueeze(-1)).add_(relW.unsqueeze(-2));
+      at::_softmax_out(s, s, -1, false);
+      at::Tensor dst = outHeads[bh / nh].select(1, bh % nh).narrow(0, r0 * W, nq);  // [nq, hd], row stride C
+      at::mm_out(dst, s, v[bh]);
+    }
+  });
+  return at::linear(out, proj->weight, proj->bias);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
