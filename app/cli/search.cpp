@@ -57,7 +57,9 @@ and a run that was killed resumes where it stopped when started again with the s
   --budget EVALS         distinct subnets to evaluate (default 100)
   --time S               wall-clock budget in seconds (with --budget: whichever comes first)
   --backend B            native (built-in OpenTuner-style tuner, default) | random | opentuner (the real one)
-  --widths enum|ordinal  width parameters as enums (OpenTuner's/official choice, default) or ordered integers
+  --widths ordinal|enum  width parameters as ordered integer indices (default: the tuner's numeric
+                         operators then exploit that wider is better) or as enums (OpenTuner's and the official
+                         code's encoding; measured ~random-search speed, see README)
   --parallel K           candidates per generation, evaluated on K threads (default 1)
   --seed N               search seed; evaluation prompts use seed 0 so runs stay comparable (default 0)
   --out FILE             best subnet + figures as JSON
@@ -127,7 +129,7 @@ int runSearchCommand(const std::vector<std::string>& argv) {
   if (metric != "oracle" && metric != "ranked" && metric != "single") {
     throw util::Error("--metric must be oracle, ranked or single, got '" + metric + "'");
   }
-  const std::string widths = a.get("widths").value_or("enum");
+  const std::string widths = a.get("widths").value_or("ordinal");
   if (widths != "enum" && widths != "ordinal") throw util::Error("--widths must be enum or ordinal");
   const std::string prompt = a.get("prompt").value_or("box");
   if (prompt != "box" && prompt != "point") throw util::Error("--prompt must be box or point, got '" + prompt + "'");
