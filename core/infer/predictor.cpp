@@ -4,6 +4,7 @@
 #include <string>
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 #include <c10/core/InferenceMode.h>
 #include <opencv2/imgproc.hpp>
 
@@ -153,16 +154,19 @@ std::vector<Prediction> Predictor::run(const std::vector<Prompt>& prompts) const
     c10::InferenceMode guard;
     model::SamImpl& sam = *m_sam.ptr();
     auto out = sam.decode(m_embedding, coords.defined() ? coords.to(m_device) : coords,
-                             labels.defined() ? labels.to(m_device) : labels, boxes.defined() ? boxes.to(m_device) : boxes,
-                             masks.defined() ? masks.to(m_device) : masks, first.multimask);
-    logits = sam.postprocessMasks(out.lowResMasks, m_inputHW, m_originalHW);
+                          labels.defined() ? labels.to(m_device) : labels, boxes.defined() ? boxes.to(m_device) : boxes,
+                          masks.defined() ? masks.to(m_device) : masks, first.multimask);
     lowRes = out.lowResMasks;
     iou = out.iou;
   }
-  // Plain (non-inference) CPU tensors, so callers may modify them freely.
+  // Post-processing outside InferenceMode (without autograd) so the results are plain tensors callers may modify,
+  // without copying the full-size logits.
+  {
+    at::NoGradGuard noGrad;
+    logits = m_sam->postprocessMasks(lowRes, m_inputHW, m_originalHW).to(at::kCPU);
+  }
   lowRes = lowRes.to(at::kCPU).clone();
   iou = iou.to(at::kCPU).clone();
-  logits = logits.to(at::kCPU).clone();
   std::vector<Prediction> result;
   for (int64_t b = 0; b < B; ++b) {
     Prediction p;

@@ -55,7 +55,34 @@ MaskDecoderImpl::MaskDecoderImpl(int64_t transformerDim, TwoWayTransformer trans
       register_module("iou_prediction_head", MLP(transformerDim, iouHeadHiddenDim, m_numMaskTokens, iouHeadDepth));
 }
 
-at::Tensor MaskDecoderImpl::upscale(const at::Tensor& src) { return output_upscaling->forward(src); }
+namespace {
+// A 2x2 stride-2 transposed convolution is a matrix product per pixel: [.., Cin] @ [Cin, 2*2*Cout] gives each input
+// pixel's 2x2 output block, channels last. Weight [Cin, Cout, 2, 2] -> [Cin, (di, dj, Cout)].
+at::Tensor deconvAsMatmul(const at::Tensor& xLast, const torch::nn::ConvTranspose2dImpl& conv) {
+  const at::Tensor& w = conv.weight;
+  const int64_t cin = w.size(0), cout = w.size(1);
+  at::Tensor wm = w.permute({0, 2, 3, 1}).reshape({cin, 4 * cout});
+  at::Tensor b = conv.bias.repeat({4});
+  at::Tensor x2 = xLast.reshape({-1, cin});
+  return at::addmm(b, x2, wm);  // [pixels, 4*Cout]
+}
+}  // namespace
+
+at::Tensor MaskDecoderImpl::upscale(const at::Tensor& keys, int64_t h, int64_t w) {
+  // SAM: ConvT(C, C/4) -> LayerNorm2d -> GELU -> ConvT(C/4, C/8) -> GELU, on [B, C, h, w]. Here channels stay last
+  // throughout (no NCHW round trips); the result is [B, h, w, 2, 2, 2, 2, C/8] with the output pixel of input pixel
+  // (i, j) and sub-positions (di, dj) then (ei, ej) at row 4i + 2di + ei, column 4j + 2dj + ej.
+  auto& conv1 = *output_upscaling[0]->as<torch::nn::ConvTranspose2dImpl>();
+  auto& norm = *output_upscaling[1]->as<LayerNorm2dImpl>();
+  auto& conv2 = *output_upscaling[3]->as<torch::nn::ConvTranspose2dImpl>();
+  const int64_t B = keys.size(0), c1 = conv1.weight.size(1), c2 = conv2.weight.size(1);
+  at::Tensor y = deconvAsMatmul(keys, conv1).view({B * h * w * 4, c1});
+  y = at::layer_norm(y, {c1}, norm.weight, norm.bias, 1e-6);
+  y = inplaceAllowed() ? at::gelu_(y) : at::gelu(y);
+  y = deconvAsMatmul(y, conv2);
+  y = inplaceAllowed() ? at::gelu_(y) : at::gelu(y);
+  return y.view({B, h, w, 2, 2, 2, 2, c2});
+}
 
 std::pair<at::Tensor, at::Tensor> MaskDecoderImpl::predictMasks(const at::Tensor& imageEmbeddings,
                                                                 const at::Tensor& imagePe, const at::Tensor& sparse,
@@ -75,14 +102,18 @@ std::pair<at::Tensor, at::Tensor> MaskDecoderImpl::predictMasks(const at::Tensor
   at::Tensor iouTokenOut = hs.select(1, 0);
   at::Tensor maskTokensOut = hs.narrow(1, 1, m_numMaskTokens);
 
-  at::Tensor upscaled = upscale(keys.transpose(1, 2).reshape({B, c, h, w}));  // [B, C/8, 4h, 4w]
+  (void)c;
+  at::Tensor upscaled = upscale(keys, h, w);  // [B, h, w, 2, 2, 2, 2, C/8]
   std::vector<at::Tensor> hyper;
   for (int64_t i = 0; i < m_numMaskTokens; ++i) {
     hyper.push_back(output_hypernetworks_mlps[i]->as<MLPImpl>()->forward(maskTokensOut.select(1, i)));
   }
-  at::Tensor hyperIn = at::stack(hyper, 1);  // [B, 4, C/8]
-  const int64_t uc = upscaled.size(1), uh = upscaled.size(2), uw = upscaled.size(3);
-  at::Tensor masks = at::bmm(hyperIn, upscaled.view({B, uc, uh * uw})).view({B, -1, uh, uw});
+  at::Tensor hyperIn = at::stack(hyper, 1);  // [B, M, C/8]
+  const int64_t uc = upscaled.size(-1), M = m_numMaskTokens;
+  at::Tensor perPixel = at::bmm(upscaled.view({B, h * w * 16, uc}), hyperIn.transpose(1, 2));  // [B, P, M]
+  at::Tensor masks = perPixel.view({B, h, w, 2, 2, 2, 2, M})
+                         .permute({0, 7, 1, 3, 5, 2, 4, 6})  // [B, M, i, di, ei, j, dj, ej]
+                         .reshape({B, M, 4 * h, 4 * w});
   at::Tensor iou = iou_prediction_head->forward(iouTokenOut);
   return {masks, iou};
 }

@@ -49,7 +49,8 @@ class MaskDecoderImpl : public torch::nn::Module {
   MLP iou_prediction_head{nullptr};
 
  private:
-  at::Tensor upscale(const at::Tensor& src);  // [B, C, h, w] -> [B, C/8, 4h, 4w]
+  // keys [B, h*w, C] -> [B, h, w, 2, 2, 2, 2, C/8] (channels last, see the .cpp for the pixel order)
+  at::Tensor upscale(const at::Tensor& keys, int64_t h, int64_t w);
   int64_t m_numMaskTokens;
 };
 TORCH_MODULE(MaskDecoder);

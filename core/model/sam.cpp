@@ -1,5 +1,8 @@
 #include "core/model/sam.h"
 
+#include <algorithm>
+#include <cmath>
+
 #include <ATen/ATen.h>
 
 namespace supersam::model {
@@ -43,8 +46,16 @@ at::Tensor SamImpl::preprocess(const at::Tensor& x) const {
 
 at::Tensor SamImpl::postprocessMasks(const at::Tensor& masks, std::array<int64_t, 2> inputHW,
                                      std::array<int64_t, 2> originalHW) const {
-  const int64_t S = m_arch.imageSize;
-  at::Tensor m = at::upsample_bilinear2d(masks, {S, S}, false);
+  const int64_t S = m_arch.imageSize, L = masks.size(-1);
+  // SAM upsamples to S x S and then crops to the input size. Only the low-res rows/columns that the crop reads are
+  // upsampled here (with the same S/L scale passed explicitly, so every kept output pixel is computed exactly as in
+  // the full upsample): one extra source row/column beyond the last one used keeps the border interpolation equal.
+  const double f = static_cast<double>(S) / static_cast<double>(L);
+  const int64_t lh = std::min(L, static_cast<int64_t>(std::ceil(static_cast<double>(inputHW[0]) / f)) + 2);
+  const int64_t lw = std::min(L, static_cast<int64_t>(std::ceil(static_cast<double>(inputHW[1]) / f)) + 2);
+  at::Tensor m = masks.narrow(2, 0, lh).narrow(3, 0, lw);
+  m = at::upsample_bilinear2d(m, {static_cast<int64_t>(std::llround(lh * f)), static_cast<int64_t>(std::llround(lw * f))},
+                              false, f, f);
   m = m.narrow(2, 0, inputHW[0]).narrow(3, 0, inputHW[1]);
   return at::upsample_bilinear2d(m, {originalHW[0], originalHW[1]}, false);
 }
