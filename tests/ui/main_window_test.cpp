@@ -129,6 +129,11 @@ TEST_F(MainWindowTest, ClickingAParetoPointLoadsThatSubnet) {
   const QPoint at = w->paretoPlot()->pointPosition(1);
   QTest::mouseClick(w->paretoPlot()->plot(), Qt::LeftButton, Qt::NoModifier, at);
   EXPECT_EQ(w->elasticPanel()->subnetEdit()->text().toStdString(), pts[1].subnet);
+  // Same on the GMACs axis.
+  w->paretoPlot()->setXAxis(1);
+  w->paretoPlot()->plot()->replot();
+  QTest::mouseClick(w->paretoPlot()->plot(), Qt::LeftButton, Qt::NoModifier, w->paretoPlot()->pointPosition(2));
+  EXPECT_EQ(w->elasticPanel()->subnetEdit()->text().toStdString(), pts[2].subnet);
   ASSERT_TRUE(test::waitUntil([&] { return !w->busy(); }));
 }
 

@@ -1,8 +1,11 @@
 #include "ui/widgets/pareto_plot.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
+#include <QComboBox>
+#include <QHBoxLayout>
 #include <QLabel>
 #include <QMouseEvent>
 #include <QToolTip>
@@ -19,8 +22,15 @@ constexpr double kClickRadius = 10.0;  // pixels
 ParetoPlot::ParetoPlot(QWidget* parent) : QWidget(parent), m_plot(new QCustomPlot(this)) {
   auto* layout = new QVBoxLayout(this);
   layout->setContentsMargins(2, 2, 2, 2);
-  m_caption = new QLabel(tr("No results database loaded (Search > Open results, or run a search)."), this);
-  layout->addWidget(m_caption);
+  m_caption = new QLabel(tr("No results database loaded (File > Open results database, or Jobs > Search)."), this);
+  m_xChoice = new QComboBox(this);
+  m_xChoice->addItems({tr("parameters (M)"), tr("encoder GMACs"), tr("latency (ms)")});
+  auto* top = new QHBoxLayout;
+  top->addWidget(m_caption, 1);
+  top->addWidget(new QLabel(tr("x axis:"), this));
+  top->addWidget(m_xChoice);
+  layout->addLayout(top);
+  connect(m_xChoice, qOverload<int>(&QComboBox::currentIndexChanged), this, &ParetoPlot::setXAxis);
   layout->addWidget(m_plot, 1);
   m_plot->setObjectName("paretoPlot");
   m_plot->setMinimumHeight(180);
@@ -71,6 +81,26 @@ ParetoPlot::ParetoPlot(QWidget* parent) : QWidget(parent), m_plot(new QCustomPlo
 
 void ParetoPlot::setTitle(const QString& title) { m_caption->setText(title); }
 
+void ParetoPlot::setXAxis(int which) {
+  m_x = std::clamp(which, 0, 2);
+  if (m_xChoice->currentIndex() != m_x) m_xChoice->setCurrentIndex(m_x);
+  m_plot->xAxis->setLabel(m_xChoice->itemText(m_x));
+  replot();
+  // The marker's x is the size only; hide it on other axes unless a point matches.
+  setCurrent(m_currentParams, m_currentMiou, m_currentSubnet);
+}
+
+double ParetoPlot::xOf(const EvaluatedSubnet& p) const {
+  switch (m_x) {
+    case 1:
+      return p.gmacs;
+    case 2:
+      return p.latencyMs;
+    default:
+      return p.paramsM;
+  }
+}
+
 void ParetoPlot::setPoints(const std::vector<EvaluatedSubnet>& points) {
   m_points = points;
   replot();
@@ -87,9 +117,19 @@ void ParetoPlot::clear() {
 }
 
 void ParetoPlot::setCurrent(double paramsM, double miou, const QString& subnet) {
+  m_currentParams = paramsM;
+  m_currentMiou = miou;
+  m_currentSubnet = subnet;
   m_current->data()->clear();
   const double y = std::isnan(miou) ? m_plot->yAxis->range().lower : miou;
-  m_current->addData(paramsM, y);
+  double x = paramsM;
+  if (m_x != 0) {
+    x = std::nan("");
+    for (const auto& p : m_points) {
+      if (QString::fromStdString(p.subnet) == subnet) x = xOf(p);
+    }
+  }
+  if (!std::isnan(x)) m_current->addData(x, y);
   m_current->setName(std::isnan(miou) ? tr("current (not evaluated)") : tr("current"));
   m_current->setProperty("subnet", subnet);
   if (m_points.empty()) {
@@ -102,13 +142,19 @@ void ParetoPlot::setCurrent(double paramsM, double miou, const QString& subnet) 
 
 void ParetoPlot::replot() {
   QVector<double> x, y, fx, fy;
+  // The front over the chosen axis: smallest cost for its quality (points without that figure are left out).
+  std::vector<EvaluatedSubnet> shown;
   for (const auto& p : m_points) {
-    x.push_back(p.paramsM);
+    if (xOf(p) < 0) continue;
+    auto q = p;
+    q.paramsM = xOf(p);
+    shown.push_back(q);
+    x.push_back(q.paramsM);
     y.push_back(p.miou);
   }
-  for (size_t i : paretoFront(m_points)) {
-    fx.push_back(m_points[i].paramsM);
-    fy.push_back(m_points[i].miou);
+  for (size_t i : paretoFront(shown)) {
+    fx.push_back(shown[i].paramsM);
+    fy.push_back(shown[i].miou);
   }
   m_all->setData(x, y, true);
   m_front->setData(fx, fy, true);
@@ -130,7 +176,7 @@ void ParetoPlot::replot() {
 
 QPoint ParetoPlot::pointPosition(size_t i) const {
   const auto& p = m_points.at(i);
-  const QPointF px(m_plot->xAxis->coordToPixel(p.paramsM), m_plot->yAxis->coordToPixel(p.miou));
+  const QPointF px(m_plot->xAxis->coordToPixel(xOf(p)), m_plot->yAxis->coordToPixel(p.miou));
   return px.toPoint();
 }
 
@@ -138,7 +184,8 @@ int ParetoPlot::nearestPoint(const QPointF& pixel, double maxDistance) const {
   int best = -1;
   double bestD = maxDistance;
   for (size_t i = 0; i < m_points.size(); ++i) {
-    const double px = m_plot->xAxis->coordToPixel(m_points[i].paramsM);
+    if (xOf(m_points[i]) < 0) continue;
+    const double px = m_plot->xAxis->coordToPixel(xOf(m_points[i]));
     const double py = m_plot->yAxis->coordToPixel(m_points[i].miou);
     const double d = std::hypot(px - pixel.x(), py - pixel.y());
     if (d <= bestD) {

@@ -12,6 +12,7 @@
 
 #include "ui/engine/results_store.h"
 
+class QComboBox;
 class QCustomPlot;
 class QCPGraph;
 class QLabel;
@@ -30,6 +31,8 @@ class ParetoPlot : public QWidget {
   // Current subnet: x = its size; y = its mIoU if evaluated, else NaN (marker drawn on the x axis).
   void setCurrent(double paramsM, double miou, const QString& subnet);
   void setTitle(const QString& title);
+  // What the x axis shows: 0 = parameters (M), 1 = encoder GMACs, 2 = measured latency (ms).
+  void setXAxis(int which);
 
   QCustomPlot* plot() const { return m_plot; }
   // Pixel position of point i inside plot() (tests click there).
@@ -41,9 +44,14 @@ class ParetoPlot : public QWidget {
  private:
   void replot();
   int nearestPoint(const QPointF& pixel, double maxDistance) const;
+  double xOf(const EvaluatedSubnet& p) const;
 
   QCustomPlot* m_plot;
   QLabel* m_caption;
+  QComboBox* m_xChoice;
+  int m_x = 0;
+  double m_currentParams = 0, m_currentMiou = 0;
+  QString m_currentSubnet;
   QCPGraph* m_all = nullptr;
   QCPGraph* m_front = nullptr;
   QCPGraph* m_current = nullptr;
