@@ -103,6 +103,7 @@ ElasticPanel::ElasticPanel(QWidget* parent) : QWidget(parent) {
   m_table->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
   m_table->horizontalHeader()->setStretchLastSection(true);
   m_table->setSelectionMode(QAbstractItemView::NoSelection);
+  m_table->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
   al->addWidget(m_table);
   layout->addWidget(advanced, 1);
 

@@ -52,7 +52,7 @@ ParetoPlot::ParetoPlot(QWidget* parent) : QWidget(parent), m_plot(new QCustomPlo
   m_current->setLineStyle(QCPGraph::lsNone);
   m_current->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssStar, QPen(QColor(20, 160, 60), 2), QBrush(QColor(20, 160, 60)), 16));
   m_plot->legend->setVisible(true);
-  m_plot->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignBottom | Qt::AlignRight);
+  m_plot->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignLeft);
 
   m_replotTimer.setSingleShot(true);
   m_replotTimer.setInterval(kReplotIntervalMs);
