@@ -97,9 +97,9 @@ TwoWayTransformerImpl::TwoWayTransformerImpl(int64_t depth, int64_t embeddingDim
 std::pair<at::Tensor, at::Tensor> TwoWayTransformerImpl::forward(const at::Tensor& imageEmbedding,
                                                                  const at::Tensor& imagePe,
                                                                  const at::Tensor& pointEmbedding) {
-  // [B, C, h, w] -> [B, h*w, C]
-  at::Tensor keys = imageEmbedding.flatten(2).permute({0, 2, 1});
-  at::Tensor keyPe = imagePe.flatten(2).permute({0, 2, 1});
+  // [B, C, h, w] -> [B, h*w, C], made contiguous once so every later op on the image side runs on dense rows.
+  at::Tensor keys = imageEmbedding.flatten(2).permute({0, 2, 1}).contiguous();
+  at::Tensor keyPe = imagePe.flatten(2).permute({0, 2, 1}).contiguous();
   at::Tensor queries = pointEmbedding;
   for (size_t i = 0; i < layers->size(); ++i) {
     std::tie(queries, keys) = layers[i]->as<TwoWayAttentionBlockImpl>()->forward(queries, keys, pointEmbedding, keyPe);
