@@ -1,6 +1,7 @@
 // The main window end to end on the offscreen platform: load the tiny model and an image, click, see a mask; move
 // the sliders, see the subnet, figures and mask change; click a Pareto point; undo/redo; accept objects and save
 // and reopen annotations.
+#include <QDir>
 #include <QLineEdit>
 #include <QListWidget>
 #include <QSlider>
@@ -178,6 +179,22 @@ TEST_F(MainWindowTest, AnnotationsSaveAndReopen) {
   }
   EXPECT_EQ(w->objectList()->count(), 2);
   ASSERT_TRUE(test::waitUntil([&] { return !w->busy(); }));
+}
+
+TEST_F(MainWindowTest, FolderIsSteppedWithTheKeyboard) {
+  const QString folder = dir + "/folder";
+  ASSERT_TRUE(QDir().mkpath(folder));
+  ASSERT_TRUE(test::syntheticImage(150, 100).save(folder + "/a.png"));
+  ASSERT_TRUE(test::syntheticImage(90, 120).save(folder + "/b.png"));
+  ASSERT_TRUE(w->openFolder(folder));
+  EXPECT_EQ(w->canvas()->image().width(), 150);
+  w->activateWindow();
+  QTest::keyClick(w.get(), Qt::Key_D);  // next image
+  EXPECT_EQ(w->canvas()->image().width(), 90);
+  QTest::keyClick(w.get(), Qt::Key_A);  // previous image
+  EXPECT_EQ(w->canvas()->image().width(), 150);
+  ASSERT_TRUE(clickAndWait(75, 50));
+  EXPECT_EQ(w->lastResult()->masks[0].width, 150);
 }
 
 TEST_F(MainWindowTest, BadFilesAreReportedAndTheWindowKeepsWorking) {
