@@ -54,6 +54,8 @@ on the mask logits + MSE of the IoU head. Prompt encoder frozen.
   --random-subnets N     random members per step besides largest and smallest (default 2)
   --distill              smaller members also match the largest member's mask logits
   --objects K            objects (prompts) per image (default 8)
+  --focal-weight X       weight of the focal loss (default 20, SAM's)
+  --dice-weight X        weight of the dice loss (default 1, SAM's)
   --point-fraction P     share of objects prompted by one point instead of a jittered box (default 0.5)
   --train PARTS          comma list of encoder,decoder,prompt (default encoder,decoder)
   --checkpoint FILE      checkpoint path (default OUT.ckpt)
@@ -152,7 +154,7 @@ void progressBar(long long done, long long total, const std::string& status) {
 int runTrain(const std::vector<std::string>& argv) {
   Args args(argv,
             {"supernet", "arch", "dataset", "val-dataset", "out", "steps", "batch", "lr", "weight-decay", "warmup",
-             "random-subnets", "objects", "point-fraction", "train", "checkpoint", "checkpoint-every", "log",
+             "random-subnets", "objects", "focal-weight", "dice-weight", "point-fraction", "train", "checkpoint", "checkpoint-every", "log",
              "validate-every", "val-images", "nproc", "master-port", "seed", "threads", "device"},
             {"distill", "resume", "fp16", "quiet"});
   const int nproc = args.getInt("nproc", 1);
@@ -187,6 +189,8 @@ int runTrain(const std::vector<std::string>& argv) {
   cfg.randomSubnets = args.getInt64("random-subnets", 2);
   cfg.distill = args.flag("distill");
   cfg.prompts.maxObjects = args.getInt64("objects", 8);
+  cfg.loss.focal = args.getDouble("focal-weight", 20.0);
+  cfg.loss.dice = args.getDouble("dice-weight", 1.0);
   cfg.prompts.pointFraction = args.getDouble("point-fraction", 0.5);
   cfg.checkpointPath = args.get("checkpoint").value_or(out + ".ckpt");
   cfg.checkpointEvery = args.getInt64("checkpoint-every", 50);
