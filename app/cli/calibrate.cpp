@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -19,7 +20,7 @@
 #include "core/eval/evaluator.h"
 #include "core/infer/model_loader.h"
 #include "core/infer/predictor.h"
-#include "core/io/safetensors.h"
+#include "core/supernet/calibrate.h"
 #include "core/supernet/cost_model.h"
 #include "core/supernet/importance.h"
 #include "core/supernet/sensitivity.h"
@@ -106,8 +107,7 @@ int runCalibrate(const std::vector<std::string>& argv) {
   infer::LoadedModel loaded = infer::loadModel(checkpoint, args.get("arch"));
   const model::SamArch& arch = loaded.arch;
   const int64_t depth = arch.encoderDepth;
-  const int64_t prunable = args.getInt64(
-      "prunable", std::clamp<int64_t>(static_cast<int64_t>(std::llround(5.0 * depth / 12.0)), 0, depth - 1));
+  const int64_t prunable = args.getInt64("prunable", supernet::defaultPrunableCount(depth));
   std::cerr << "calibrate: " << loaded.path << " (" << arch.name << ", " << depth << " blocks)\n";
 
   // Calibration inputs [1, 3, S, S]: the images, or the dataset's images.
@@ -133,49 +133,40 @@ int runCalibrate(const std::vector<std::string>& argv) {
   }
   std::cerr << "calibrate: " << inputs.size() << " calibration images\n";
 
-  // 1. Reordering.
-  const auto t1 = std::chrono::steady_clock::now();
-  supernet::ReorderRecord reorder =
-      supernet::reorderEncoder(loaded.sam->image_encoder, method, inputs, seed, progressPrinter("reorder"));
-  const auto t2 = std::chrono::steady_clock::now();
-
-  // 2. Sensitivity.
-  supernet::SensitivityTable table;
+  // Reorder, measure, make the space; then write the checkpoint.
+  supernet::CalibrationOptions options;
+  options.method = method;
+  options.prunableCount = prunable;
+  options.pMax = pMax;
+  options.ratios = ratios;
+  options.seed = seed;
+  std::unique_ptr<eval::PreparedEvalSet> set;
+  std::unique_ptr<infer::Predictor> predictor;
   if (!datasets.empty()) {
     eval::EvalProtocol protocol;
     protocol.promptKind = data::PromptKind::Box;
     protocol.maxImages = maxImages;
     protocol.maxObjectsPerImage = args.getInt64("max-objects", 8);
     protocol.seed = seed;
-    eval::PreparedEvalSet set(datasets, protocol, &arch);
-    infer::Predictor predictor(loaded.sam);
-    supernet::QualityFn miou = [&](const model::ElasticConfig& cfg) {
-      return eval::evaluate(predictor, cfg, set).overall.single;
+    set = std::make_unique<eval::PreparedEvalSet>(datasets, protocol, &arch);
+    predictor = std::make_unique<infer::Predictor>(loaded.sam);
+    options.quality = [&](const model::ElasticConfig& cfg) {
+      return eval::evaluate(*predictor, cfg, *set).overall.single;
     };
-    table = supernet::measureSensitivity(arch, miou, "miou_box_single", set.imageCount(), -1,
-                                         progressPrinter("sensitivity"));
-  } else {
-    supernet::QualityFn q = supernet::embeddingQuality(loaded.sam->image_encoder, inputs);
-    table = supernet::measureSensitivity(arch, q, "embedding_rel_change", static_cast<int64_t>(inputs.size()), -1,
-                                         progressPrinter("sensitivity"));
+    options.metric = "miou_box_single";
+    options.qualityImages = set->imageCount();
   }
+  const auto t1 = std::chrono::steady_clock::now();
+  supernet::CalibrationResult result =
+      supernet::calibrateSupernet(loaded.sam, inputs, options, progressPrinter("calibrate"));
+  const supernet::SupernetInfo& info = result.info;
+  const supernet::SensitivityTable& table = *info.sensitivity;
   const auto t3 = std::chrono::steady_clock::now();
-
-  // 3. The measured space; 4. the checkpoint.
-  supernet::SupernetInfo info;
-  info.space = supernet::SearchSpace::measured(arch, table.importance(), prunable, pMax, ratios);
-  info.sensitivity = table;
-  info.reorder = reorder;
   std::map<std::string, std::string> meta;
   for (const auto& [k, v] : loaded.metadata) {
     if (k != "supernet") meta[k] = v;
   }
-  meta["format"] = "supersam";
-  meta["arch"] = arch.toJsonText();
-  meta["supernet"] = info.toJsonText();
-  io::StateDict sd = io::stateDictOf(*loaded.sam);
-  for (auto& kv : sd) kv.second = kv.second.to(at::kCPU);
-  io::saveSafetensors(out, sd, meta);
+  supernet::saveSupernetCheckpoint(loaded.sam, info, out, meta);
   const auto t4 = std::chrono::steady_clock::now();
 
   auto secs = [](auto a, auto b) { return std::chrono::duration<double>(b - a).count(); };
@@ -185,7 +176,8 @@ int runCalibrate(const std::vector<std::string>& argv) {
               static_cast<long long>(largest.params), largest.gmacs(), static_cast<long long>(smallest.params),
               100.0 * smallest.params / largest.params, smallest.gmacs());
   std::printf("reorder: %s; times: load %.1f s, reorder %.1f s, sensitivity %.1f s, write %.1f s (total %.1f s)\n",
-              supernet::reorderMethodName(method).c_str(), secs(t0, t1), secs(t1, t2), secs(t2, t3), secs(t3, t4),
+              supernet::reorderMethodName(method).c_str(), secs(t0, t1), result.reorderSeconds,
+              result.sensitivitySeconds, secs(t3, t4),
               secs(t0, t4));
   std::cout << "wrote " << out << "\n";
   return 0;
