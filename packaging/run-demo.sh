@@ -19,6 +19,6 @@ mkdir -p "$out"
 "$bin/supersam" info "$model"
 "$bin/supersam" segment --checkpoint "$model" --image "$image" --box 140,20,330,230 --multimask \
   --out "$out/astronaut_mask.png"
-xvfb-run -a -s "-screen 0 1600x1000x24" "$bin/supersam-studio" --image "$image" --box 140,20,330,230 \
-  --screenshot "$out/studio.png"
+QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1600x1000x24" "$bin/supersam-studio" --model "$model" \
+  --point 250,120 --screenshot "$out/studio.png" "$image"
 echo "Wrote $out/astronaut_mask.png and $out/studio.png"
