@@ -67,12 +67,15 @@ EncoderAttentionImpl::EncoderAttentionImpl(int64_t dim, int64_t numHeads, std::a
 }
 
 at::Tensor EncoderAttentionImpl::forward(const at::Tensor& x) {
-  const int64_t B = x.size(0), H = x.size(1), W = x.size(2), C = x.size(3);
+  return at::linear(attend(at::linear(x, qkv->weight, qkv->bias)), proj->weight, proj->bias);
+}
+
+at::Tensor EncoderAttentionImpl::attend(const at::Tensor& qkvOut) {
+  const int64_t B = qkvOut.size(0), H = qkvOut.size(1), W = qkvOut.size(2), C = qkvOut.size(3) / 3;
   const int64_t N = H * W, nh = m_numHeads, hd = C / nh, BH = B * nh;
   const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
 
   // [B, H, W, 3C] -> [3, B*nh, N, hd]: one copy, after which q, k, v are contiguous per (batch, head).
-  at::Tensor qkvOut = at::linear(x, qkv->weight, qkv->bias);
   at::Tensor packed = qkvOut.view({B, N, 3, nh, hd}).permute({2, 0, 3, 1, 4}).reshape({3, BH, N, hd});
   at::Tensor q = packed[0], k = packed[1], v = packed[2];
   at::Tensor Rh = relPosTable(H, rel_pos_h);  // [qh, kh, hd]
@@ -91,14 +94,13 @@ at::Tensor EncoderAttentionImpl::forward(const at::Tensor& x) {
     at::Tensor s = at::bmm(q * scale, k.transpose(1, 2));
     s = (s.view({BH, H, W, H, W}) + relH.unsqueeze(-1) + relW.unsqueeze(-2)).view({BH, N, N});
     at::Tensor out = at::bmm(at::softmax(s, -1), v);
-    at::Tensor merged = out.view({B, nh, H, W, hd}).permute({0, 2, 3, 1, 4}).reshape({B, H, W, C});
-    return at::linear(merged, proj->weight, proj->bias);
+    return out.view({B, nh, H, W, hd}).permute({0, 2, 3, 1, 4}).reshape({B, H, W, C});
   }
 
   // Inference path: independent tasks of (batch*head, block of query rows), spread over the threads with each
   // task's matrix products single-threaded and its score block small enough to stay near cache. Scores get the
   // relative-position terms added in place and are soft-maxed in place; the result goes straight into [B,H,W,C].
-  at::Tensor out = at::empty({B, H, W, C}, x.options());
+  at::Tensor out = at::empty({B, H, W, C}, qkvOut.options());
   at::Tensor outHeads = out.view({B, N, nh, hd});
   at::Tensor RhT = Rh.transpose(1, 2).contiguous();  // [qh, hd, kh]
   at::Tensor RwT = Rw.transpose(1, 2).contiguous();  // [qw, hd, kw]
@@ -121,7 +123,7 @@ at::Tensor EncoderAttentionImpl::forward(const at::Tensor& x) {
       at::mm_out(dst, s, v[bh]);
     }
   });
-  return at::linear(out, proj->weight, proj->bias);
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -137,6 +139,23 @@ BlockImpl::BlockImpl(int64_t dim, int64_t numHeads, int64_t mlpDim, int64_t wind
 at::Tensor BlockImpl::attentionResidual(const at::Tensor& x) {
   const int64_t H = x.size(1), W = x.size(2);
   at::Tensor y = norm1->forward(x);
+  const int64_t ws = m_windowSize;
+  if (ws > 0 && inplaceAllowed() && (H % ws != 0 || W % ws != 0)) {
+    // SAM pads the normalised tokens with zeros before the windowed attention; a zero token's qkv is exactly the
+    // bias, so the projection runs on the real tokens only and the padding is filled with the bias. The output
+    // projection likewise runs after the padding is cropped. Same numbers, ~20% fewer FLOPs in those linears
+    // for ViT-B (64x64 tokens padded to 70x70).
+    const auto& w = attn->qkv->weight;
+    const auto& b = attn->qkv->bias;
+    at::Tensor q = at::linear(y, w, b);  // [B, H, W, 3C]
+    const int64_t hp = H + (ws - H % ws) % ws, wp = W + (ws - W % ws) % ws;
+    at::Tensor padded = b.view({1, 1, 1, -1}).expand({x.size(0), hp, wp, b.size(0)}).contiguous();
+    padded.narrow(1, 0, H).narrow(2, 0, W).copy_(q);
+    int64_t hp2 = 0, wp2 = 0;
+    at::Tensor a = attn->attend(windowPartition(padded, ws, &hp2, &wp2));
+    a = windowUnpartition(a, ws, hp, wp, H, W);
+    return x + at::linear(a, attn->proj->weight, attn->proj->bias);
+  }
   if (m_windowSize > 0) {
     int64_t hp = 0, wp = 0;
     y = windowPartition(y, m_windowSize, &hp, &wp);

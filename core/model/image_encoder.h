@@ -36,7 +36,8 @@ class EncoderAttentionImpl : public torch::nn::Module {
  public:
   // inputSize: the grid it attends over (the window, or the whole token grid for global attention).
   EncoderAttentionImpl(int64_t dim, int64_t numHeads, std::array<int64_t, 2> inputSize);
-  at::Tensor forward(const at::Tensor& x);  // [B, H, W, C] -> [B, H, W, C]
+  at::Tensor forward(const at::Tensor& x);  // [B, H, W, C] -> [B, H, W, C]: proj(attend(qkv(x)))
+  at::Tensor attend(const at::Tensor& qkv);  // qkv projections [B, H, W, 3C] -> attention output [B, H, W, C]
 
   torch::nn::Linear qkv{nullptr}, proj{nullptr};
   at::Tensor rel_pos_h, rel_pos_w;  // [2*H-1, head_dim], [2*W-1, head_dim]

@@ -96,13 +96,12 @@ std::pair<at::Tensor, at::Tensor> MaskDecoderImpl::predictMasks(const at::Tensor
   at::Tensor src = imageEmbeddings.size(0) == B ? imageEmbeddings : imageEmbeddings.expand({B, -1, -1, -1});
   src = src + dense;
   at::Tensor posSrc = imagePe.expand({B, -1, -1, -1});
-  const int64_t c = src.size(1), h = src.size(2), w = src.size(3);
+  const int64_t h = src.size(2), w = src.size(3);
 
   auto [hs, keys] = transformer->forward(src, posSrc, tokens);
   at::Tensor iouTokenOut = hs.select(1, 0);
   at::Tensor maskTokensOut = hs.narrow(1, 1, m_numMaskTokens);
 
-  (void)c;
   at::Tensor upscaled = upscale(keys, h, w);  // [B, h, w, 2, 2, 2, 2, C/8]
   std::vector<at::Tensor> hyper;
   for (int64_t i = 0; i < m_numMaskTokens; ++i) {

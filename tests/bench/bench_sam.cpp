@@ -3,8 +3,8 @@
 //             [--write-checkpoint FILE.safetensors]
 // Measures, with random weights: the image encoder at image_size (median of --runs), the decoder + post-processing
 // per prompt (one point, single mask and multimask, median over --prompts), and the peak RSS of the process.
-// --profile adds a per-op breakdown (self time of the ATen ops our code calls, aggregated by name) of one encoder
-// run and of the decoder. --write-checkpoint saves the random model as our safetensors (to time `supersam segment`).
+// --profile adds a per-op breakdown (time of the top-level ATen ops our code calls, aggregated by name; ops run
+// inside the encoder's parallel attention tasks are summed over threads) of one encoder run and of the decoder. --write-checkpoint saves the random model as our safetensors (to time `supersam segment`).
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -56,6 +57,7 @@ struct OpStat {
   long long calls = 0;
 };
 std::map<std::string, OpStat> g_ops;
+std::mutex g_opsMutex;  // ops inside at::parallel_for report from worker threads
 thread_local int t_depth = 0;
 thread_local std::vector<Clock::time_point> t_starts;
 
@@ -72,6 +74,7 @@ void onEnd(const at::RecordFunction& fn, at::ObserverContext*) {
   const auto t0 = t_starts.back();
   t_starts.pop_back();
   if (--t_depth == 0) {
+    std::lock_guard<std::mutex> lock(g_opsMutex);
     auto& s = g_ops[fn.name()];
     s.seconds += seconds(t0, t1);
     s.calls += 1;
