@@ -70,4 +70,5 @@ for sub in largest middle smallest; do
       --out "$OUT/eval_${sub}_${prompt}.json"
   done
 done
+python3 packaging/demo_supernet_table.py "$OUT"  # the tables of resources/models/README.md
 echo "done: resources/models/demo_supernet.safetensors; log $OUT/train.jsonl; eval $OUT/eval_*.json"
