@@ -1,5 +1,5 @@
 // Long jobs from the GUI on the tiny model and real data: a search streams points into the Pareto plot and stops
-// on cancel; a training run shows its loss curve, stops on cancel and leaves a loadable supernet; an evaluation
+// on cancel; the search dialog offers the OpenTuner backend and says when its Python is missing; a training run shows its loss curve, stops on cancel and leaves a loadable supernet; an evaluation
 // and a calibration run to the end.
 #include <QFileInfo>
 #include <QSignalSpy>
@@ -55,6 +55,27 @@ TEST_F(JobsTest, SearchStreamsIntoTheParetoPlotAndCancels) {
   EXPECT_TRUE(QFileInfo::exists(dir + "/results.sqlite"));
   ASSERT_TRUE(test::waitUntil([&] { return w->paretoPlot()->points().size() >= 3; }));
   EXPECT_FALSE(w->paretoPlot()->points().front().subnet.empty());
+}
+
+TEST_F(JobsTest, SearchDialogOffersOpenTunerAndWidthsAndReportsAMissingPython) {
+  JobDialog* d = w->jobDialog(JobKind::Search);
+  EXPECT_EQ(d->value("widths").toString(), "ordinal");
+  EXPECT_EQ(d->value("python").toString(), "/usr/bin/python3");
+  d->setValue("widths", "enum");
+  EXPECT_EQ(d->value("widths").toString(), "enum");
+  d->setValue("backend", "opentuner");
+  ASSERT_EQ(d->value("backend").toString(), "opentuner") << "the backend list lacks opentuner";
+  d->setValue("python", dir + "/no-such-python");
+  d->setValue("dataset", dsbSpec(2));
+  d->setValue("db", dir + "/opentuner.sqlite");
+  d->setValue("budget", 3);
+  d->setValue("images", 2);
+  d->setValue("objects", 2);
+  QSignalSpy done(d, &JobDialog::jobFinished);
+  d->start();
+  ASSERT_TRUE(done.wait(60000));
+  EXPECT_FALSE(done.at(0).at(0).toBool()) << d->summary().toStdString();
+  EXPECT_TRUE(d->summary().contains("no-such-python")) << d->summary().toStdString();
 }
 
 TEST_F(JobsTest, TrainingShowsALossCurveAndCancels) {

@@ -136,7 +136,14 @@ JobDialog::JobDialog(JobKind kind, JobRunner* runner, QWidget* parent)
       setWindowTitle(tr("Search subnets"));
       addText("dataset", tr("Dataset"), {}, kNoBrowse);
       addText("db", tr("Results database"), {}, kSaveFile);
-      addChoice("backend", tr("Backend"), {"native", "random"});
+      addChoice("backend", tr("Backend"), {"native", "random", "opentuner"});
+      addChoice("widths", tr("Width parameters"), {"ordinal", "enum"});
+      addText("python", tr("Python (OpenTuner)"), "/usr/bin/python3", kOpenFile);
+      m_fields["python"]->setToolTip(tr("Python with OpenTuner installed (pip install opentuner); used only by the "
+                                        "opentuner backend"));
+      m_fields["python"]->setEnabled(false);
+      connect(qobject_cast<QComboBox*>(m_fields["backend"]), &QComboBox::currentTextChanged, this,
+              [this](const QString& b) { m_fields["python"]->setEnabled(b == "opentuner"); });
       addInt("budget", tr("Evaluations"), 1, 100000, 20);
       addDouble("seconds", tr("Time budget (s, 0 = none)"), 0, 1e7, 0, 0);
       addDouble("max_params", tr("Max parameters (M, 0 = none)"), 0, 1e5, 0, 3);
@@ -273,6 +280,8 @@ void JobDialog::start() {
       p.dataset = str("dataset");
       p.db = str("db");
       p.backend = str("backend");
+      p.widths = str("widths");
+      p.python = str("python");
       p.budget = value("budget").toInt();
       p.seconds = value("seconds").toDouble();
       p.maxParamsM = value("max_params").toDouble();

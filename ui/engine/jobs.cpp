@@ -5,7 +5,6 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <sstream>
 
@@ -19,10 +18,7 @@
 #include "core/infer/predictor.h"
 #include "core/io/checkpoint.h"
 #include "core/io/safetensors.h"
-#include "core/search/results_db.h"
-#include "core/search/subnet_problem.h"
-#include "core/search/technique.h"
-#include "core/search/tuner.h"
+#include "core/search/subnet_search.h"
 #include "core/supernet/cost_model.h"
 #include "core/supernet/importance.h"
 #include "core/supernet/sensitivity.h"
@@ -34,18 +30,17 @@ namespace supersam::ui::jobs {
 
 namespace {
 
-infer::LoadedModel load(const ModelSource& m) {
+// The architecture override: the one given, else arch.json beside a .pth checkpoint.
+std::optional<std::string> archFor(const ModelSource& m) {
   namespace fs = std::filesystem;
   if (m.path.empty()) throw util::Error("no checkpoint given: open one first (File > Open checkpoint)");
-  std::optional<std::string> arch;
-  if (!m.archOverride.empty()) {
-    arch = m.archOverride;
-  } else {
-    const auto beside = fs::path(m.path).parent_path() / "arch.json";
-    if (fs::path(m.path).extension() == ".pth" && fs::exists(beside)) arch = beside.string();
-  }
-  return infer::loadModel(m.path, arch);
+  if (!m.archOverride.empty()) return m.archOverride;
+  const auto beside = fs::path(m.path).parent_path() / "arch.json";
+  if (fs::path(m.path).extension() == ".pth" && fs::exists(beside)) return beside.string();
+  return std::nullopt;
 }
+
+infer::LoadedModel load(const ModelSource& m) { return infer::loadModel(m.path, archFor(m)); }
 
 std::string fmt(double v, int digits = 4) {
   std::ostringstream s;
@@ -60,20 +55,6 @@ std::map<std::string, std::string> baseMetadata(const infer::LoadedModel& m) {
   md["format"] = "supersam";
   md["arch"] = m.arch.toJsonText();
   return md;
-}
-
-std::string fingerprint(const std::string& path) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in) throw util::Error("cannot read '" + path + "'");
-  const std::streamoff size = in.tellg();
-  const std::streamoff chunk = 1 << 20;
-  std::string head(static_cast<size_t>(std::min(size, chunk)), '\0');
-  in.seekg(0);
-  in.read(head.data(), static_cast<std::streamsize>(head.size()));
-  std::string tail(static_cast<size_t>(std::min(size, chunk)), '\0');
-  in.seekg(size - static_cast<std::streamoff>(tail.size()));
-  in.read(tail.data(), static_cast<std::streamsize>(tail.size()));
-  return std::to_string(size) + "-" + search::fnv1aHex(head + tail);
 }
 
 }  // namespace
@@ -202,53 +183,24 @@ std::string evaluate(const EvaluateParams& p, const JobSink& sink) {
 
 std::string search(const SearchParams& p, const JobSink& sink) {
   if (p.db.empty()) throw util::Error("search: choose a results database file");
-  if (p.backend != "native" && p.backend != "random") {
-    throw util::Error("search backend must be native or random, got '" + p.backend + "'");
-  }
-  infer::LoadedModel m = load(p.model);
-  const supernet::SearchSpace space = search::searchSpaceFromMetadata(m.metadata, m.arch);
-  search::SubnetEncoding encoding(space, false);
-  const auto datasets = data::loadDatasets(p.dataset);
-  eval::EvalProtocol protocol;
-  protocol.promptKind = p.prompt == "point" ? data::PromptKind::Point : data::PromptKind::Box;
-  protocol.maxImages = p.maxImages;
-  protocol.maxObjectsPerImage = p.maxObjects;
+  search::SubnetSearchSettings s;
+  s.modelPath = p.model.path;
+  s.archOverride = archFor(p.model);
+  s.dataset = p.dataset;
+  s.prompt = p.prompt;
+  s.metric = p.metric;
+  s.maxImages = p.maxImages;
+  s.maxObjectsPerImage = p.maxObjects;
+  if (p.maxParamsM > 0) s.constraints.maxParams = p.maxParamsM * 1e6;
+  if (p.maxGmacs > 0) s.constraints.maxMacs = p.maxGmacs * 1e9;
+  s.maxEvaluations = p.budget;
+  s.maxSeconds = p.seconds;
+  s.backend = p.backend;
+  s.widths = p.widths;
+  s.seed = p.seed;
+  s.dbPath = p.db;
+  s.python = p.python;
   sink.control.report(0, p.budget, "preparing the evaluation set");
-  const eval::PreparedEvalSet prepared(datasets, protocol, &m.arch);
-  if (prepared.objectCount() == 0) throw util::Error("dataset '" + p.dataset + "' has no object to evaluate on");
-
-  search::Constraints constraints;
-  if (p.maxParamsM > 0) constraints.maxParams = p.maxParamsM * 1e6;
-  if (p.maxGmacs > 0) constraints.maxMacs = p.maxGmacs * 1e9;
-  // The same protocol key as `supersam search`, so GUI and command-line runs share results.
-  const nlohmann::json protocolJson = {{"supernet", fingerprint(p.model.path)},
-                                       {"dataset", p.dataset},
-                                       {"protocol", protocol.toJson()},
-                                       {"metric", p.metric},
-                                       {"latency", "none"}};
-  const std::string protocolKey = protocolJson.dump();
-  infer::Predictor predictor(m.sam);
-  auto quality = [&](const supernet::Subnet& s) {
-    const eval::EvalResult r = eval::evaluate(predictor, s.toElastic(), prepared);
-    search::Metrics mt;
-    const eval::MiouTriple& t = r.overall;
-    mt.quality = p.metric == "oracle" ? t.oracle : p.metric == "ranked" ? t.ranked : t.single;
-    mt.details = {{"miou_oracle", t.oracle}, {"miou_ranked", t.ranked}, {"miou_single", t.single},
-                  {"objects", r.objects}, {"eval_seconds", r.seconds}};
-    return mt;
-  };
-  const search::Problem problem = search::makeSubnetProblem(encoding, m.arch, constraints, quality);
-  search::ResultsDb db(p.db);
-  search::SearchOptions options;
-  options.maxEvaluations = p.budget;
-  options.maxSeconds = p.seconds;
-  options.seed = p.seed;
-  const nlohmann::json settings = {{"supernet", p.model.path}, {"protocol_key", protocolKey},
-                                   {"constraints", constraints.toJson()}, {"budget", options.maxEvaluations},
-                                   {"time", options.maxSeconds}, {"widths", "enum"}, {"parallel", 1}};
-  const int64_t runId = db.openRun(p.backend, options.seed, settings);
-  search::DbResultStore store(db, protocolKey, runId);
-  auto technique = search::makeTechnique(p.backend);
   auto onPoint = [&](const search::EvaluatedPoint& pt, const search::SearchReport& r) {
     const double params = std::isnan(pt.metrics.params) ? 0 : pt.metrics.params;
     const double macs = std::isnan(pt.metrics.macs) ? 0 : pt.metrics.macs;
@@ -265,16 +217,10 @@ std::string search(const SearchParams& p, const JobSink& sink) {
     sink.control.report(pt.index + 1, p.budget, "evaluated " + std::to_string(pt.index + 1) + ", best mIoU " +
                                                     (r.bestPoint() ? fmt(r.bestPoint()->metrics.quality) : "-"));
   };
-  search::SearchReport report;
-  util::JobControl job;
+  util::JobControl job;  // cancel only: progress is reported per point above
   job.cancel = sink.control.cancel;
-  try {
-    report = search::runSearch(problem, *technique, options, job, onPoint, &store);
-  } catch (...) {
-    db.setRunStatus(runId, "failed");
-    throw;
-  }
-  db.setRunStatus(runId, report.cancelled ? "cancelled" : "complete");
+  const search::SubnetSearchOutcome outcome = search::runSubnetSearch(s, job, onPoint);
+  const search::SearchReport& report = outcome.report;
   const search::EvaluatedPoint* best = report.bestPoint();
   std::string text = (report.cancelled ? "cancelled: " : "") + std::to_string(report.points.size()) +
                      " subnets (" + std::to_string(report.evaluated) + " evaluated, " +

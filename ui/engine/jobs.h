@@ -74,7 +74,9 @@ struct SearchParams {
   ModelSource model;
   std::string dataset;
   std::string db;             // results database (created if missing)
-  std::string backend = "native";  // native or random
+  std::string backend = "native";  // native, random or opentuner
+  std::string widths = "ordinal";  // ordinal or enum (core/search/subnet_problem.h)
+  std::string python = "/usr/bin/python3";  // for the opentuner backend
   long long budget = 20;      // evaluations
   double seconds = 0;         // 0 = no time budget
   double maxParamsM = 0;      // 0 = no budget
