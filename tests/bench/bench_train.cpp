@@ -1,7 +1,8 @@
 // Training-step benchmark: the sandwich step time (largest + smallest + N random members, one AdamW step) for a
 // given arch and batch, with a breakdown (image encoder forward+backward of one member, decoder + loss), and the
 // full-width encoder's inference latency (batch 1).
-//   bench_train [ARCH=resources/models/demo_arch.json] [BATCH=4] [STEPS=3] [THREADS=2] [OBJECTS=8]
+//   bench_train [ARCH=resources/models/demo_arch.json] [BATCH=4] [STEPS=3] [THREADS=2] [OBJECTS=8] [quick]
+// "quick" (for big archs such as vit_b): no inference timing, no breakdown, no warm-up step.
 // Data: Penn-Fudan train (../shared/data) for the real step; random tensors for the breakdown.
 #include <chrono>
 #include <cstdio>
@@ -31,6 +32,7 @@ int main(int argc, char** argv) {
   const int steps = argc > 3 ? std::stoi(argv[3]) : 3;
   util::setThreads(argc > 4 ? std::stoi(argv[4]) : 2);
   const int64_t objects = argc > 5 ? std::stoll(argv[5]) : 8;
+  const bool quick = argc > 6 && std::string(argv[6]) == "quick";
   at::manual_seed(0);
   model::SamArch arch = model::SamArch::fromPresetOrFile(archName);
   model::Sam sam(arch);
@@ -38,7 +40,7 @@ int main(int argc, char** argv) {
   std::printf("arch %s: image %lld, depth %lld, width %lld, threads %d\n", archName.c_str(), (long long)s,
               (long long)arch.encoderDepth, (long long)arch.encoderEmbedDim, util::threads());
 
-  {  // inference latency of the full-width encoder, batch 1
+  if (!quick) {  // inference latency of the full-width encoder, batch 1
     at::InferenceMode g;
     sam->eval();
     at::Tensor x = at::randn({1, 3, s, s});
@@ -49,7 +51,7 @@ int main(int argc, char** argv) {
     std::printf("encoder inference (full width, batch 1): %.1f ms\n", 1000 * since(t) / n);
     sam->train();
   }
-  {  // breakdown for one member
+  if (!quick) {  // breakdown for one member
     at::Tensor x = at::randn({batch, 3, s, s});
     auto t = Clock::now();
     at::Tensor emb = sam->encodeImage(x);
@@ -84,7 +86,7 @@ int main(int argc, char** argv) {
     supernet::SearchSpace space = arch.encoderDepth == 12 ? supernet::SearchSpace::official(arch)
                                                           : supernet::SearchSpace::widthOnly(arch);
     train::Trainer t(sam, space, {}, sets, {}, c);
-    t.trainStep();  // warm-up
+    if (!quick) t.trainStep();  // warm-up
     double total = 0;
     for (int i = 0; i < steps; ++i) {
       train::StepStats st = t.trainStep();
