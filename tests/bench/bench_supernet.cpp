@@ -24,6 +24,7 @@
 #include "core/supernet/search_space.h"
 #include "core/supernet/sensitivity.h"
 #include "core/util/runtime.h"
+#include "tests/core/supernet/supernet_test_util.h"
 
 using namespace supersam;
 using Clock = std::chrono::steady_clock;
@@ -41,20 +42,6 @@ void randomize(torch::nn::Module& m) {
   at::manual_seed(0);
   at::NoGradGuard g;
   for (auto& p : m.parameters()) p.copy_(0.02 * at::randn_like(p));
-}
-
-model::SamArch tinyArch() {
-  model::SamArch a;
-  a.imageSize = 128;
-  a.encoderEmbedDim = 64;
-  a.encoderDepth = 4;
-  a.encoderNumHeads = 2;
-  a.encoderGlobalAttnIndexes = {1, 3};
-  a.windowSize = 3;
-  a.promptEmbedDim = 32;
-  a.decoderMlpDim = 64;
-  a.iouHeadHiddenDim = 32;
-  return a;
 }
 
 }  // namespace
@@ -140,7 +127,7 @@ int main(int argc, char** argv) {
   }
 
   if (calibrate) {
-    model::SamArch t = tinyArch();
+    model::SamArch t = test::tinyArch();
     model::Sam sam(t);
     randomize(*sam);
     sam->eval();
