@@ -23,6 +23,7 @@
 #include "core/data/dataset_spec.h"
 #include "core/io/checkpoint.h"
 #include "core/io/safetensors.h"
+#include "core/model/sam.h"
 #include "core/supernet/search_space.h"
 #include "core/supernet/supernet_info.h"
 #include "core/train/distributed.h"
@@ -41,7 +42,8 @@ batch, their gradients accumulate, then one AdamW step (linear warm-up + cosine 
 on the mask logits + MSE of the IoU head. Prompt encoder frozen.
 
   --supernet FILE        calibrated supernet, any model file, or a training checkpoint
-  --arch NAME|JSON       instead of --supernet: a randomly initialised model of this arch (seeded by --seed);
+  --arch NAME|JSON       instead of --supernet: a randomly initialised model of this arch (seeded by --seed;
+                         the encoder's position embedding starts as MAE's 2-D sine-cosine table, not zeros);
                          with --steps 0 it is just written to --out (the first step of building a supernet)
   --dataset SPEC         training data; several specs joined with '+' are mixed (see `supersam eval --help`)
   --val-dataset SPEC     validation data (mIoU of the largest / middle / smallest subnet, logged)
@@ -222,6 +224,7 @@ int runTrain(const std::vector<std::string>& argv) {
     at::manual_seed(cfg.seed);
     model::SamArch arch = model::SamArch::fromPresetOrFile(*archName);
     m.sam = model::Sam(arch);
+    model::initPositionEmbeddingSinCos(*m.sam);
     m.metadata = {{"format", "supersam"}, {"arch", arch.toJsonText()}};
     if (cfg.steps == 0) {
       if (root) {

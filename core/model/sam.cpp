@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
 
 #include <ATen/ATen.h>
 
@@ -58,6 +59,22 @@ at::Tensor SamImpl::postprocessMasks(const at::Tensor& masks, std::array<int64_t
                               false, f, f);
   m = m.narrow(2, 0, inputHW[0]).narrow(3, 0, inputHW[1]);
   return at::upsample_bilinear2d(m, {originalHW[0], originalHW[1]}, false);
+}
+
+void initPositionEmbeddingSinCos(SamImpl& sam) {
+  at::NoGradGuard noGrad;
+  at::Tensor& pe = sam.image_encoder->pos_embed;  // [1, side, side, dim]
+  const int64_t side = pe.size(1), dim = pe.size(3);
+  if (dim % 4 != 0) throw std::invalid_argument("sine-cosine position embedding needs a width divisible by 4");
+  const int64_t quarter = dim / 4;
+  at::Tensor omega = at::arange(quarter, at::kDouble) / static_cast<double>(quarter);
+  omega = 1.0 / at::pow(10000.0, omega);                                     // [dim/4]
+  at::Tensor pos = at::arange(side, at::kDouble);                           // [side]
+  at::Tensor angle = pos.unsqueeze(1) * omega.unsqueeze(0);                 // [side, dim/4]
+  at::Tensor enc = at::cat({at::sin(angle), at::cos(angle)}, 1);           // [side, dim/2]
+  at::Tensor rows = enc.unsqueeze(1).expand({side, side, dim / 2});         // varies with y
+  at::Tensor cols = enc.unsqueeze(0).expand({side, side, dim / 2});         // varies with x
+  pe.copy_(at::cat({rows, cols}, 2).unsqueeze(0).to(pe.scalar_type()));
 }
 
 }  // namespace supersam::model

@@ -58,4 +58,10 @@ class SamImpl : public torch::nn::Module {
 };
 TORCH_MODULE(Sam);
 
+// Initialisation for training from scratch (no MAE pre-training): the encoder's absolute position embedding is set to
+// MAE's fixed 2-D sine-cosine table instead of SAM's zeros, so that the image embedding carries position from the
+// first step (with zeros, a flat region embeds identically everywhere and the decoder cannot place a box's mask).
+// Half of the channels encode the row, half the column, each as sin/cos at dim/4 geometric frequencies.
+void initPositionEmbeddingSinCos(SamImpl& sam);
+
 }  // namespace supersam::model

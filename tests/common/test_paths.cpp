@@ -3,6 +3,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <stdexcept>
+#include <string>
+
+#include <unistd.h>
 
 #include <ATen/ATen.h>
 
@@ -34,7 +37,8 @@ std::string dataDir() {
 }
 
 std::string tempDir(const std::string& name) {
-  fs::path p = fs::path(SUPERSAM_TEST_BINARY_DIR) / "test-output" / name;
+  // One folder per process: ctest runs test cases of one executable in parallel, and they share names.
+  fs::path p = fs::path(SUPERSAM_TEST_BINARY_DIR) / "test-output" / (name + "-" + std::to_string(::getpid()));
   fs::remove_all(p);
   fs::create_directories(p);
   return p.string();
