@@ -86,7 +86,8 @@ at::Tensor MaskDecoderImpl::upscale(const at::Tensor& keys, int64_t h, int64_t w
 
 std::pair<at::Tensor, at::Tensor> MaskDecoderImpl::predictMasks(const at::Tensor& imageEmbeddings,
                                                                 const at::Tensor& imagePe, const at::Tensor& sparse,
-                                                                const at::Tensor& dense) {
+                                                                const at::Tensor& dense, int64_t firstMask,
+                                                                int64_t numMasks) {
   const int64_t B = sparse.size(0);
   at::Tensor outputTokens = at::cat({iou_token->weight, mask_tokens->weight}, 0);
   outputTokens = outputTokens.unsqueeze(0).expand({B, -1, -1});
@@ -103,26 +104,26 @@ std::pair<at::Tensor, at::Tensor> MaskDecoderImpl::predictMasks(const at::Tensor
   at::Tensor maskTokensOut = hs.narrow(1, 1, m_numMaskTokens);
 
   at::Tensor upscaled = upscale(keys, h, w);  // [B, h, w, 2, 2, 2, 2, C/8]
+  // Only the masks that are returned are formed (SAM forms all four and slices).
   std::vector<at::Tensor> hyper;
-  for (int64_t i = 0; i < m_numMaskTokens; ++i) {
+  for (int64_t i = firstMask; i < firstMask + numMasks; ++i) {
     hyper.push_back(output_hypernetworks_mlps[i]->as<MLPImpl>()->forward(maskTokensOut.select(1, i)));
   }
   at::Tensor hyperIn = at::stack(hyper, 1);  // [B, M, C/8]
-  const int64_t uc = upscaled.size(-1), M = m_numMaskTokens;
+  const int64_t uc = upscaled.size(-1), M = numMasks;
   at::Tensor perPixel = at::bmm(upscaled.view({B, h * w * 16, uc}), hyperIn.transpose(1, 2));  // [B, P, M]
   at::Tensor masks = perPixel.view({B, h, w, 2, 2, 2, 2, M})
                          .permute({0, 7, 1, 3, 5, 2, 4, 6})  // [B, M, i, di, ei, j, dj, ej]
                          .reshape({B, M, 4 * h, 4 * w});
-  at::Tensor iou = iou_prediction_head->forward(iouTokenOut);
+  at::Tensor iou = iou_prediction_head->forward(iouTokenOut).narrow(1, firstMask, numMasks);
   return {masks, iou};
 }
 
 std::pair<at::Tensor, at::Tensor> MaskDecoderImpl::forward(const at::Tensor& imageEmbeddings,
                                                            const at::Tensor& imagePe, const at::Tensor& sparse,
                                                            const at::Tensor& dense, bool multimask) {
-  auto [masks, iou] = predictMasks(imageEmbeddings, imagePe, sparse, dense);
-  if (multimask) return {masks.narrow(1, 1, m_numMaskTokens - 1), iou.narrow(1, 1, m_numMaskTokens - 1)};
-  return {masks.narrow(1, 0, 1), iou.narrow(1, 0, 1)};
+  if (multimask) return predictMasks(imageEmbeddings, imagePe, sparse, dense, 1, m_numMaskTokens - 1);
+  return predictMasks(imageEmbeddings, imagePe, sparse, dense, 0, 1);
 }
 
 }  // namespace supersam::model

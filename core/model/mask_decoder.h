@@ -38,9 +38,10 @@ class MaskDecoderImpl : public torch::nn::Module {
   // Returns masks [B, M, 4h, 4w] (logits) and iou [B, M]; M = numMultimaskOutputs if multimask else 1.
   std::pair<at::Tensor, at::Tensor> forward(const at::Tensor& imageEmbeddings, const at::Tensor& imagePe,
                                             const at::Tensor& sparse, const at::Tensor& dense, bool multimask);
-  // All num_mask_tokens masks: [B, 4, 4h, 4w] and iou [B, 4].
+  // Masks firstMask .. firstMask + numMasks - 1 of the num_mask_tokens: [B, numMasks, 4h, 4w] and iou [B, numMasks].
   std::pair<at::Tensor, at::Tensor> predictMasks(const at::Tensor& imageEmbeddings, const at::Tensor& imagePe,
-                                                 const at::Tensor& sparse, const at::Tensor& dense);
+                                                 const at::Tensor& sparse, const at::Tensor& dense, int64_t firstMask,
+                                                 int64_t numMasks);
 
   TwoWayTransformer transformer{nullptr};
   torch::nn::Embedding iou_token{nullptr}, mask_tokens{nullptr};

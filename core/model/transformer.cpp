@@ -1,5 +1,6 @@
 #include "core/model/transformer.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include <ATen/ATen.h>
@@ -28,6 +29,13 @@ DecoderAttentionImpl::DecoderAttentionImpl(int64_t embeddingDim, int64_t numHead
 }
 
 at::Tensor DecoderAttentionImpl::forward(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v) {
+  const int64_t internal = q_proj->weight.size(0);
+  const int64_t nq = q.size(1), nk = k.size(1);
+  // Between a few prompt tokens and thousands of image tokens, projecting every image token to the internal width is
+  // most of the cost. When heads x tokens < internal width, the products are re-associated so that the image side
+  // meets a [heads x tokens, C] matrix instead (the same arithmetic up to float rounding).
+  if (m_numHeads * nq < internal && nk > internal) return fewQueries(q, k, v);
+  if (m_numHeads * nk < internal && nq > internal) return fewKeys(q, k, v);
   at::Tensor qh = separateHeads(at::linear(q, q_proj->weight, q_proj->bias), m_numHeads);
   at::Tensor kh = separateHeads(at::linear(k, k_proj->weight, k_proj->bias), m_numHeads);
   at::Tensor vh = separateHeads(at::linear(v, v_proj->weight, v_proj->bias), m_numHeads);
@@ -37,6 +45,40 @@ at::Tensor DecoderAttentionImpl::forward(const at::Tensor& q, const at::Tensor& 
   attn = at::softmax(attn, -1);
   at::Tensor out = recombineHeads(at::matmul(attn, vh));
   return at::linear(out, out_proj->weight, out_proj->bias);
+}
+
+// Tokens attend to the image. Per head h, with Wk_h [c, C]: logits = (q_h Wk_h) k^T + q_h . bk_h, and
+// softmax(..) (v Wv_h^T + bv_h) = (softmax(..) v) Wv_h^T + bv_h because each softmax row sums to 1.
+at::Tensor DecoderAttentionImpl::fewQueries(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v) {
+  const int64_t B = std::max(q.size(0), k.size(0)), nq = q.size(1), nk = k.size(1), C = k.size(2);
+  const int64_t H = m_numHeads, c = q_proj->weight.size(0) / H;
+  const double scale = 1.0 / std::sqrt(static_cast<double>(c));
+  at::Tensor qh = separateHeads(at::linear(q, q_proj->weight, q_proj->bias), H) * scale;  // [B, H, nq, c]
+  at::Tensor qk = at::matmul(qh, k_proj->weight.view({H, c, C}));                        // [B, H, nq, C]
+  at::Tensor qb = at::matmul(qh, k_proj->bias.view({H, c, 1}));                          // [B, H, nq, 1]
+  at::Tensor logits = at::matmul(qk.reshape({B, H * nq, C}), k.transpose(1, 2)).view({B, H, nq, nk}) + qb;
+  at::Tensor attn = at::softmax(logits, -1);
+  at::Tensor av = at::matmul(attn.view({B, H * nq, nk}), v).view({B, H, nq, C});
+  at::Tensor oh = at::matmul(av, v_proj->weight.view({H, c, C}).transpose(1, 2)) + v_proj->bias.view({1, H, 1, c});
+  return at::linear(recombineHeads(oh), out_proj->weight, out_proj->bias);
+}
+
+// The image attends to the tokens. Per head h, with Wq_h [c, C]: logits = q (Wq_h^T k_h^T) + bq_h . k_h, computed
+// transposed ([B, H, nk, nq], so the softmax runs over a strided axis with long contiguous rows instead of over
+// rows of nk values); the output projection is folded into the values: sum_h attn_h (v_h Wo_h^T) + bo.
+at::Tensor DecoderAttentionImpl::fewKeys(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v) {
+  const int64_t B = std::max(q.size(0), k.size(0)), nq = q.size(1), nk = k.size(1), C = q.size(2);
+  const int64_t H = m_numHeads, c = q_proj->weight.size(0) / H;
+  const double scale = 1.0 / std::sqrt(static_cast<double>(c));
+  at::Tensor kh = separateHeads(at::linear(k, k_proj->weight, k_proj->bias), H) * scale;  // [B, H, nk, c]
+  at::Tensor vh = separateHeads(at::linear(v, v_proj->weight, v_proj->bias), H);          // [B, H, nk, c]
+  at::Tensor kq = at::matmul(kh, q_proj->weight.view({H, c, C}));                        // [B, H, nk, C]
+  at::Tensor kb = at::matmul(kh, q_proj->bias.view({H, c, 1}));                          // [B, H, nk, 1]
+  at::Tensor logitsT = at::matmul(kq.reshape({B, H * nk, C}), q.transpose(1, 2)).view({B, H, nk, nq}) + kb;
+  at::Tensor attnT = at::softmax(logitsT, 2);                                             // over the nk tokens
+  at::Tensor wo = out_proj->weight.view({C, H, c}).permute({1, 2, 0});                    // [H, c, C]
+  at::Tensor u = at::matmul(vh, wo).reshape({B, H * nk, C});
+  return at::baddbmm(out_proj->bias.view({1, 1, C}).expand({B, nq, C}), attnT.view({B, H * nk, nq}).transpose(1, 2), u);
 }
 
 // ---------------------------------------------------------------------------------------------------------------

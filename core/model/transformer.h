@@ -25,6 +25,8 @@ class DecoderAttentionImpl : public torch::nn::Module {
   torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, out_proj{nullptr};
 
  private:
+  at::Tensor fewQueries(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v);
+  at::Tensor fewKeys(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v);
   int64_t m_numHeads;
 };
 TORCH_MODULE(DecoderAttention);
