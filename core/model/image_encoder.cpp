@@ -16,6 +16,25 @@ namespace {
 constexpr int64_t kScoreBudget = 1 << 21;
 
 // Relative-position embeddings for every (query, key) pair along one axis: [size, size, head_dim], from a table
+// s [nq, kh*kw] += relH [nq, kh] (per key row) + relW [nq, kw] (per key column), in one pass over the scores (two
+// broadcast add_ calls would read and write the score block twice). Inputs contiguous float.
+void addRelativePositions(at::Tensor& s, const at::Tensor& relH, const at::Tensor& relW, int64_t kh, int64_t kw) {
+  const int64_t nq = s.size(0);
+  float* sp = s.data_ptr<float>();
+  const at::Tensor rhc = relH.reshape({nq, kh}).contiguous(), rwc = relW.reshape({nq, kw}).contiguous();
+  const float* rh = rhc.data_ptr<float>();
+  const float* rw = rwc.data_ptr<float>();
+  for (int64_t i = 0; i < nq; ++i) {
+    float* row = sp + i * kh * kw;
+    const float* w = rw + i * kw;
+    for (int64_t y = 0; y < kh; ++y) {
+      const float a = rh[i * kh + y];
+      float* r = row + y * kw;
+      for (int64_t x = 0; x < kw; ++x) r[x] += a + w[x];
+    }
+  }
+}
+
 // [2*size-1, head_dim] indexed by q - k + size - 1 (SAM's get_rel_pos with equal query and key sizes).
 at::Tensor relPosTable(int64_t size, const at::Tensor& relPos) {
   TORCH_CHECK(relPos.size(0) == 2 * size - 1, "relative position table has ", relPos.size(0), " rows, expected ",
@@ -117,7 +136,7 @@ at::Tensor EncoderAttentionImpl::attend(const at::Tensor& qkvOut) {
       at::Tensor relH = at::bmm(q3, RhT.narrow(0, r0, nr));                    // [nr, W, kh]
       at::Tensor relW = at::bmm(q3.transpose(0, 1), RwT).transpose(0, 1);      // [nr, W, kw]
       at::Tensor s = at::mm(qc * scale, k[bh].t());                            // (q*scale) @ k^T, [nq, N]
-      s.view({nr, W, H, W}).add_(relH.unsqueeze(-1)).add_(relW.unsqueeze(-2));
+      addRelativePositions(s, relH, relW, H, W);
       at::_softmax_out(s, s, -1, false);
       at::Tensor dst = outHeads[bh / nh].select(1, bh % nh).narrow(0, r0 * W, nq);  // [nq, hd], row stride C
       at::mm_out(dst, s, v[bh]);
