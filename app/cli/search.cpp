@@ -43,6 +43,7 @@ and a run that was killed resumes where it stopped when started again with the s
   --budget EVALS         distinct subnets to evaluate (default 100)
   --time S               wall-clock budget in seconds (with --budget: whichever comes first)
   --backend B            native (built-in OpenTuner-style tuner, default) | random | opentuner (the real one)
+  --space 2d|1d          2d: widths and the prunable blocks (default); 1d: widths only, every block kept
   --widths ordinal|enum  width parameters as ordered integer indices (default: the tuner's numeric
                          operators then exploit that wider is better) or as enums (OpenTuner's and the official
                          code's encoding; measured ~random-search speed, see README)
@@ -101,6 +102,9 @@ search::SubnetSearchSettings settingsFrom(const Args& a) {
   s.maxSeconds = a.getDouble("time", 0.0);
   s.backend = a.get("backend").value_or("native");
   s.widths = a.get("widths").value_or("ordinal");
+  const std::string depth = a.get("space").value_or("2d");
+  if (depth != "2d" && depth != "1d") throw util::Error("--space must be 2d or 1d, got '" + depth + "'");
+  s.widthsOnly = depth == "1d";
   s.parallelism = std::max(1, a.getInt("parallel", 1));
   s.seed = static_cast<uint64_t>(a.getInt64("seed", 0));
   s.python = a.get("python").value_or("/usr/bin/python3");
@@ -153,7 +157,7 @@ void writeBestJson(const std::string& path, const search::SubnetSearchSettings& 
 int runSearchCommand(const std::vector<std::string>& argv) {
   Args a(argv,
          {"supernet", "dataset", "db", "prompt", "metric", "images", "objects", "max-params", "max-macs", "max-bytes",
-          "max-latency-ms", "budget", "time", "backend", "widths", "parallel", "seed", "out", "csv", "plot", "python",
+          "max-latency-ms", "budget", "time", "backend", "widths", "space", "parallel", "seed", "out", "csv", "plot", "python",
           "opentuner-db", "threads"},
          {});
   util::setThreads(a.getInt("threads", 0));

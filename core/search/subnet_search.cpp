@@ -83,7 +83,8 @@ SubnetSearchOutcome runSubnetSearch(const SubnetSearchSettings& s, const util::J
   // Model and search space.
   infer::LoadedModel loaded = infer::loadModel(s.modelPath, s.archOverride);
   setup.arch = loaded.arch;
-  const supernet::SearchSpace subnetSpace = searchSpaceFromMetadata(loaded.metadata, loaded.arch);
+  supernet::SearchSpace subnetSpace = searchSpaceFromMetadata(loaded.metadata, loaded.arch);
+  if (s.widthsOnly) subnetSpace = subnetSpace.withPrunable({}, 0.0);
   const SubnetEncoding encoding(subnetSpace, s.widths == "ordinal");
   setup.spaceName = subnetSpace.name();
   setup.spaceSize = subnetSpace.size();

@@ -38,6 +38,7 @@ struct SubnetSearchSettings {
   double maxSeconds = 0.0;                  // 0 = unlimited
   std::string backend = "native";           // native | random | opentuner
   std::string widths = "ordinal";           // ordinal | enum
+  bool widthsOnly = false;                  // "1D": keep every block (the space's widths, no block dropped)
   int parallelism = 1;                      // candidates per generation, evaluated on that many threads
   uint64_t seed = 0;                        // search seed (evaluation prompts always use seed 0)
   std::string dbPath;                       // results database (created if missing); required

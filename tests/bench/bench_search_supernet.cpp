@@ -4,7 +4,7 @@
 //
 // Usage: bench_search_supernet --supernet F --dataset SPEC --db FILE [--backends native,random[,opentuner]]
 //          [--seeds 1,2,3] [--budget 150] [--max-params-fraction 0.6] [--images 6] [--objects 8] [--prompt box]
-//          [--metric single] [--tolerance 0.005] [--threads 1] [--python /usr/bin/python3]
+//          [--metric single] [--tolerance 0.005] [--threads 1] [--python /usr/bin/python3] [--space 2d|1d]
 // Prints, per run, the evaluation index at which it first reached (a) the overall best and (b) the overall best
 // minus --tolerance, then medians per backend and the native/random ratio; a run that never reached it counts as
 // budget + 1 (so medians are lower bounds for random search then).
@@ -87,6 +87,7 @@ int main(int argc, char** argv) {
     base.python = arg(argc, argv, "--python", "/usr/bin/python3");
     const double tolerance = std::stod(arg(argc, argv, "--tolerance", "0.005"));
     const double fraction = std::stod(arg(argc, argv, "--max-params-fraction", "0.6"));
+    base.widthsOnly = arg(argc, argv, "--space", "2d") == "1d";
     at::set_num_threads(std::stoi(arg(argc, argv, "--threads", "1")));
 
     // The parameter budget as a fraction of the largest subnet's parameters (whole model).
@@ -96,12 +97,15 @@ int main(int argc, char** argv) {
     const double largest = static_cast<double>(supernet::computeCost(arch, info.space.largest()).params);
     base.constraints.maxParams = fraction * largest;
     std::printf("supernet %s: largest subnet %.3f M parameters; budget %.0f%% = %.3f M; %s prompts, %s mIoU, "
-                "%lld images x %lld objects per dataset; budget %lld evaluations per run\n",
+                "%lld images x %lld objects per dataset; %s space; budget %lld evaluations per run\n",
                 base.modelPath.c_str(), largest / 1e6, fraction * 100, *base.constraints.maxParams / 1e6,
                 base.prompt.c_str(), base.metric.c_str(), static_cast<long long>(base.maxImages),
-                static_cast<long long>(base.maxObjectsPerImage), static_cast<long long>(base.maxEvaluations));
+                static_cast<long long>(base.maxObjectsPerImage), base.widthsOnly ? "1D (widths only)" : "2D (widths + depth)",
+                static_cast<long long>(base.maxEvaluations));
 
     std::vector<Run> runs;
+    std::string bestSubnet;
+    double bestQuality = -1.0;
     for (const std::string& backend : split(arg(argc, argv, "--backends", "native,random"))) {
       for (const std::string& seed : split(arg(argc, argv, "--seeds", "1,2,3"))) {
         search::SubnetSearchSettings s = base;
@@ -115,6 +119,10 @@ int main(int argc, char** argv) {
         const search::SubnetSearchOutcome out =
             search::runSubnetSearch(s, {}, [&](const search::EvaluatedPoint& p, const search::SearchReport&) {
               if (p.score.feasible) best = std::max(best, p.metrics.quality);
+              if (p.score.feasible && p.metrics.quality > bestQuality) {
+                bestQuality = p.metrics.quality;
+                bestSubnet = p.id.text;
+              }
               r.bestSoFar.push_back(best);
               r.seconds += p.seconds;
               r.reused += p.reused ? 1 : 0;
@@ -131,7 +139,8 @@ int main(int argc, char** argv) {
     for (const Run& r : runs) {
       if (!r.bestSoFar.empty()) overall = std::max(overall, r.bestSoFar.back());
     }
-    std::printf("\nbest feasible mIoU over all runs: %.4f (tolerance target %.4f)\n", overall, overall - tolerance);
+    std::printf("\nbest feasible mIoU over all runs: %.4f (tolerance target %.4f), subnet %s\n", overall,
+                overall - tolerance, bestSubnet.c_str());
     std::map<std::string, std::vector<int64_t>> exact, near;
     for (const Run& r : runs) {
       const int64_t a = firstReach(r, overall, base.maxEvaluations);

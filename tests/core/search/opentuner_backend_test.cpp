@@ -11,6 +11,7 @@
 
 #include "core/search/tuner.h"
 #include "core/util/error.h"
+#include "tests/common/test_paths.h"
 #include "tests/core/search/synthetic_problem.h"
 
 namespace supersam::search {
@@ -128,8 +129,7 @@ class TuningRunManager(object):
 };
 
 fs::path makeFake(const std::string& tag) {
-  fs::path root = fs::temp_directory_path() / ("supersam_fake_opentuner_" + tag + "_" + std::to_string(::getpid()));
-  fs::remove_all(root);
+  const fs::path root = test::tempDir("fake_opentuner_" + tag);  // under the build tree, one folder per process
   for (const auto& f : kFakeFiles) {
     fs::path p = root / "pkg" / f[0];
     fs::create_directories(p.parent_path());

@@ -15,6 +15,7 @@
 
 #include "core/search/pareto.h"
 #include "core/util/error.h"
+#include "tests/common/test_paths.h"
 #include "tests/core/search/synthetic_problem.h"
 
 namespace supersam::search {
@@ -24,10 +25,7 @@ namespace fs = std::filesystem;
 using testing::SyntheticSupernet;
 
 fs::path freshDir(const std::string& name) {
-  fs::path d = fs::temp_directory_path() / ("supersam_search_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
+  return fs::path(test::tempDir("search_" + name));
 }
 
 TEST(ResultsDb, ResultsAreReusedAcrossRunsUnderTheSameProtocolOnly) {

@@ -101,5 +101,32 @@ TEST(SubnetSearch, BadSettingsAreRejectedBeforeAnythingIsLoaded) {
   EXPECT_NO_THROW(s.validate());
 }
 
+// The 1D space (widths only) of a supernet with prunable blocks never drops a block; the 2D space does.
+TEST(SubnetSearch, OneDimensionalSpaceKeepsEveryBlock) {
+  util::setThreads(1);
+  const std::string dir = test::tempDir("subnet-search-1d");
+  SubnetSearchSettings s;
+  s.modelPath = std::string(SUPERSAM_SOURCE_DIR) + "/resources/models/demo_supernet.safetensors";
+  s.dataset = "dsb2018:" + test::dataDir() + "/dsb2018-nuclei:val,limit=1";
+  s.maxImages = 1;
+  s.maxObjectsPerImage = 2;
+  s.maxEvaluations = 6;
+  s.backend = "random";
+  s.dbPath = dir + "/results.sqlite";
+  auto dropped = [](const SubnetSearchOutcome& o) {
+    int n = 0;
+    for (const auto& p : o.report.points) n += p.id.text.find('x') != std::string::npos ? 1 : 0;
+    return n;
+  };
+  s.widthsOnly = true;
+  const SubnetSearchOutcome oneD = runSubnetSearch(s, {}, {});
+  ASSERT_EQ(oneD.report.points.size(), 6u);
+  EXPECT_EQ(dropped(oneD), 0);
+  s.widthsOnly = false;
+  const SubnetSearchOutcome twoD = runSubnetSearch(s, {}, {});
+  EXPECT_GT(dropped(twoD), 0) << "six random subnets of the 2D space all kept every prunable block";
+  EXPECT_GT(twoD.setup.spaceSize, oneD.setup.spaceSize);
+}
+
 }  // namespace
 }  // namespace supersam::search
