@@ -46,8 +46,8 @@ Checkpoint readCheckpoint(const std::string& path) {
   if (!std::filesystem::is_regular_file(path, ec)) throw util::Error("checkpoint '" + path + "' is not a file");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw util::Error("checkpoint '" + path + "' cannot be opened for reading");
-  std::string head(8, '\0');
-  in.read(head.data(), 8);
+  std::string head(9, '\0');
+  in.read(head.data(), 9);
   head.resize(static_cast<size_t>(in.gcount()));
   in.close();
 
@@ -58,7 +58,10 @@ Checkpoint readCheckpoint(const std::string& path) {
     ck.tensors = readPytorchZip(path);
     return ck;
   }
-  if (!head.empty() && static_cast<unsigned char>(head[0]) == 0x80) {
+  // safetensors: an 8-byte little-endian header length, then the JSON header. The length's low byte may be 0x80 (the
+  // pickle protocol opcode that starts a legacy torch.save file), so the '{' decides first.
+  const bool safetensorsHeader = head.size() == 9 && head[8] == '{';
+  if (!safetensorsHeader && !head.empty() && static_cast<unsigned char>(head[0]) == 0x80) {
     throw util::Error("checkpoint '" + path +
                       "' is a legacy (pre-1.6, non-zip) torch.save file, which is not supported; re-save it with "
                       "torch.save(state_dict, path) from PyTorch >= 1.6");

@@ -1,5 +1,7 @@
 #include "core/io/checkpoint.h"
 
+#include <fstream>
+
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 #include <torch/nn/module.h>
@@ -90,6 +92,25 @@ TEST(Checkpoint, OurSafetensorsKeepMetadata) {
   EXPECT_EQ(ck.format, io::CheckpointFormat::Safetensors);
   EXPECT_EQ(ck.metadata.at("arch"), "{}");
   EXPECT_EQ(ck.path, dir + "/m.safetensors");
+  TinyNet net;
+  io::loadStateDictInto(*net, ck.tensors, ck.path);
+  EXPECT_TRUE(net->scale.equal(at::tensor({2.f, 3.f})));
+}
+
+// A safetensors header length whose first byte is 0x80 (the opcode a legacy pickle starts with) is still ours:
+// found when a re-calibrated supernet would not load.
+TEST(Checkpoint, SafetensorsWhoseHeaderLengthStartsWith0x80Loads) {
+  std::string dir = test::tempDir("checkpoint_0x80");
+  const std::string path = dir + "/m.safetensors";
+  bool hit = false;
+  for (int pad = 0; pad < 600 && !hit; ++pad) {
+    io::saveSafetensors(path, goodDict(), {{"format", "supersam"}, {"pad", std::string(static_cast<size_t>(pad), 'p')}});
+    std::ifstream in(path, std::ios::binary);
+    hit = static_cast<unsigned char>(in.get()) == 0x80;
+  }
+  ASSERT_TRUE(hit) << "no padding gave a header length with low byte 0x80";
+  auto ck = io::readCheckpoint(path);
+  EXPECT_EQ(ck.format, io::CheckpointFormat::Safetensors);
   TinyNet net;
   io::loadStateDictInto(*net, ck.tensors, ck.path);
   EXPECT_TRUE(net->scale.equal(at::tensor({2.f, 3.f})));
