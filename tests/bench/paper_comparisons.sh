@@ -90,7 +90,8 @@ for frac in ["0.55", "0.7", "0.85"]:
     for space in ["1d", "2d"]:
         try:
             r = json.load(open(f"{out}/search_{space}_{frac}.json"))
-            row += [f"{r['quality']:.3f}", f"{r['params'] / 1e6:.2f} M", f"`{r['subnet']}`"]
+            mark = "" if r["feasible"] else " (over budget: no feasible subnet found)"
+            row += [f"{r['quality']:.3f}{mark}", f"{r['params'] / 1e6:.2f} M", f"`{r['subnet']}`"]
         except FileNotFoundError:
             why = open(f"{out}/search_{space}_{frac}.log").read().strip().splitlines()[-1:]
             row += ["-", "-", "no subnet of this space fits: " + (why[0] if why else "?")]
