@@ -5,6 +5,7 @@
 // Usage: bench_search_supernet --supernet F --dataset SPEC --db FILE [--backends native,random[,opentuner]]
 //          [--seeds 1,2,3] [--budget 150] [--max-params-fraction 0.6] [--images 6] [--objects 8] [--prompt box]
 //          [--metric single] [--tolerance 0.005] [--threads 1] [--python /usr/bin/python3] [--space 2d|1d]
+//          [--json FILE]  (every run's best-so-far trajectory, to combine invocations)
 // Prints, per run, the evaluation index at which it first reached (a) the overall best and (b) the overall best
 // minus --tolerance, then medians per backend and the native/random ratio; a run that never reached it counts as
 // budget + 1 (so medians are lower bounds for random search then).
@@ -17,12 +18,14 @@
 #include <vector>
 
 #include <ATen/Parallel.h>
+#include <nlohmann/json.hpp>
 
 #include "core/infer/model_loader.h"
 #include "core/io/checkpoint.h"
 #include "core/search/subnet_search.h"
 #include "core/supernet/cost_model.h"
 #include "core/supernet/supernet_info.h"
+#include "core/util/atomic_file.h"
 #include "core/util/error.h"
 
 using namespace supersam;
@@ -133,6 +136,17 @@ int main(int argc, char** argv) {
         std::fflush(stdout);
         runs.push_back(std::move(r));
       }
+    }
+
+    // Trajectories for combining runs of several invocations: --json FILE.
+    const std::string jsonPath = arg(argc, argv, "--json", "");
+    if (!jsonPath.empty()) {
+      nlohmann::json j = nlohmann::json::array();
+      for (const Run& r : runs) {
+        j.push_back({{"backend", r.backend}, {"seed", r.seed}, {"best_so_far", r.bestSoFar}, {"seconds", r.seconds},
+                     {"reused", r.reused}});
+      }
+      util::writeFileAtomic(jsonPath, j.dump() + "\n");
     }
 
     double overall = -1.0;
