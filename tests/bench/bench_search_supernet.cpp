@@ -153,6 +153,10 @@ int main(int argc, char** argv) {
     for (const Run& r : runs) {
       if (!r.bestSoFar.empty()) overall = std::max(overall, r.bestSoFar.back());
     }
+    if (overall < 0) {
+      std::printf("\nno run found a feasible subnet: raise --budget or --max-params-fraction\n");
+      return 1;
+    }
     std::printf("\nbest feasible mIoU over all runs: %.4f (tolerance target %.4f), subnet %s\n", overall,
                 overall - tolerance, bestSubnet.c_str());
     std::map<std::string, std::vector<int64_t>> exact, near;
