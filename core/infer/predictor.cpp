@@ -1,5 +1,6 @@
 #include "core/infer/predictor.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -38,11 +39,23 @@ void postprocessOnCpu(const at::Tensor& lowRes, int64_t S, std::array<int64_t, 2
   logits = at::empty({B, M, H0, W0}, at::kFloat);
   masks = at::empty({B, M, H0, W0}, at::kBool);
   const int h = static_cast<int>(inputHW[0]), w = static_cast<int>(inputHW[1]);
+  // Only the low-res rows/columns the crop reads are up-sampled, with the full resize's scale (S/L, an integer for
+  // SAM's archs) and one spare row/column so that the border rows interpolate as in the full-size resize.
+  const double f = static_cast<double>(S) / static_cast<double>(L);
+  const bool integerScale = std::floor(f) == f;
+  const int lh = integerScale ? static_cast<int>(std::min<int64_t>(L, static_cast<int64_t>(std::ceil(h / f)) + 2))
+                              : static_cast<int>(L);
+  const int lw = integerScale ? static_cast<int>(std::min<int64_t>(L, static_cast<int64_t>(std::ceil(w / f)) + 2))
+                              : static_cast<int>(L);
   cv::Mat up;
   for (int64_t b = 0; b < B; ++b) {
     for (int64_t m = 0; m < M; ++m) {
       cv::Mat src(static_cast<int>(L), static_cast<int>(L), CV_32F, low[b][m].data_ptr<float>());
-      cv::resize(src, up, cv::Size(static_cast<int>(S), static_cast<int>(S)), 0, 0, cv::INTER_LINEAR);
+      if (integerScale) {
+        cv::resize(src(cv::Rect(0, 0, lw, lh)), up, cv::Size(), f, f, cv::INTER_LINEAR);
+      } else {
+        cv::resize(src, up, cv::Size(static_cast<int>(S), static_cast<int>(S)), 0, 0, cv::INTER_LINEAR);
+      }
       cv::Mat out(static_cast<int>(H0), static_cast<int>(W0), CV_32F, logits[b][m].data_ptr<float>());
       cv::resize(up(cv::Rect(0, 0, w, h)), out, out.size(), 0, 0, cv::INTER_LINEAR);
       const float* lp = out.ptr<float>();

@@ -152,3 +152,31 @@ TEST(Predictor, Errors) {
   EXPECT_THROW(env.pred.setImage(at::zeros({4, 4}, at::kByte)), util::Error);
   EXPECT_THROW(env.pred.setEncoderInput(at::zeros({1, 3, 64, 64}), {10, 10}, {10, 10}), util::Error);
 }
+
+// The CPU post-processing (OpenCV, cropped up-sampling) equals SAM's (ATen: full up-sample, crop, resize) for
+// landscape, portrait, square and shrinking originals.
+TEST(Predictor, CpuPostProcessingEqualsSams) {
+  auto& f = test::tinyFixture();
+  const int64_t S = f.sam->arch().imageSize;
+  at::manual_seed(5);
+  at::Tensor emb = at::randn({1, f.sam->arch().promptEmbedDim, S / 16, S / 16});
+  for (std::array<int64_t, 2> orig : {std::array<int64_t, 2>{77, 133}, {300, 41}, {128, 128}, {60, 90}, {1000, 1500}, {128, 127}, {95, 128}}) {
+    infer::Predictor pred(f.sam);
+    const auto inputHW = infer::resizedSize(orig[0], orig[1], S);
+    pred.setEmbedding(emb, orig, inputHW);
+    infer::Prompt p;
+    p.points = {{static_cast<float>(orig[1]) * 0.4f, static_cast<float>(orig[0]) * 0.6f}};
+    p.labels = {1};
+    p.multimask = true;
+    const infer::Prediction out = pred.predict(p);
+    at::Tensor ref;
+    {
+      at::NoGradGuard g;
+      ref = f.sam->postprocessMasks(out.lowResLogits.unsqueeze(0), inputHW, orig)[0];
+    }
+    ASSERT_EQ(out.maskLogits.sizes(), ref.sizes());
+    EXPECT_LT((out.maskLogits - ref).abs().max().item<double>(), 1e-4 * (1.0 + ref.abs().max().item<double>()))
+        << orig[0] << "x" << orig[1];
+    EXPECT_TRUE(at::equal(out.masks, out.maskLogits > 0));
+  }
+}
