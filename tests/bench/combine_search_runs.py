@@ -3,27 +3,31 @@
 native and random runs, and OpenTuner runs in a second process): the reference is the best feasible mIoU that any
 run found; for each run, the evaluation at which it first reached that value and that value minus a tolerance.
 
-Usage: combine_search_runs.py [--tolerance 0.005] [--budget N] FILE.json..."""
+Usage: combine_search_runs.py [--tolerance 0.005] [--budget N] [--reference LONG.json] FILE.json...
+--reference: runs that only define the best value (a long run), not counted in the medians."""
 import json
 import statistics
 import sys
 
 args = sys.argv[1:]
-tolerance, budget = 0.005, None
+tolerance, budget, reference = 0.005, None, []
 while args and args[0].startswith("--"):
     if args[0] == "--tolerance":
         tolerance = float(args[1])
     elif args[0] == "--budget":
         budget = int(args[1])
+    elif args[0] == "--reference":
+        reference = json.load(open(args[1]))
     else:
         sys.exit(f"unknown option {args[0]}")
     args = args[2:]
 runs = [r for path in args for r in json.load(open(path))]
 if not runs:
     sys.exit("no runs")
-best = max(r["best_so_far"][-1] for r in runs if r["best_so_far"])
+best = max(r["best_so_far"][-1] for r in runs + reference if r["best_so_far"])
 if best < 0:
     sys.exit("no run found a feasible subnet")
+
 
 
 def first_reach(traj, target):
@@ -34,6 +38,10 @@ def first_reach(traj, target):
 
 
 print(f"best feasible mIoU over all runs: {best:.4f}; tolerance {tolerance}")
+for r in reference:
+    t = r["best_so_far"]
+    print(f"reference run {r['backend']} seed {r['seed']}: {len(t)} evaluations, best {t[-1]:.4f}, "
+          f"within tolerance at {first_reach(t, best - tolerance)}")
 print("| backend | seed | evaluations | best found | reaches best at | within tolerance at |")
 print("|---|---|---|---|---|---|")
 per = {}
