@@ -17,7 +17,7 @@ echo "No display: running headless."
 out=${SUPERSAM_DEMO_OUT:-build/release/demo-output}
 mkdir -p "$out"
 "$bin/supersam" info "$model"
-"$bin/supersam" segment --checkpoint "$model" --image "$image" --box 140,20,330,230 --multimask \
+"$bin/supersam" segment --checkpoint "$model" --image "$image" --box 140,20,330,230 \
   --out "$out/astronaut_mask.png"
 QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1600x1000x24" "$bin/supersam-studio" --model "$model" \
   --point 250,120 --screenshot "$out/studio.png" "$image"
