@@ -9,14 +9,14 @@
 #      warm-up on the frozen calibrated encoder, then (b) the sandwich rule on everything;
 #   4. fp16 output + mIoU table (largest / middle / smallest subnet, box and point prompts, per dataset).
 # Environment: SUPERSAM_BIN (default build/release/app/supersam), SUPERSAM_DATA_DIR (default ../shared/data),
-# OUT_DIR (default build/demo-supernet), STEPS (default 1500), WARMUP_STEPS (default 600), THREADS (default 1: on a busy 2-core machine two
+# OUT_DIR (default build/demo-supernet), STEPS (default 2500), WARMUP_STEPS (default 600), THREADS (default 1: on a busy 2-core machine two
 # LibTorch threads spin at barriers and run far slower). Re-running resumes the training from its checkpoint.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${SUPERSAM_BIN:-build/release/app/supersam}
 DATA=${SUPERSAM_DATA_DIR:-../shared/data}
 OUT=${OUT_DIR:-build/demo-supernet}
-STEPS=${STEPS:-1500}
+STEPS=${STEPS:-2500}
 WARMUP_STEPS=${WARMUP_STEPS:-600}
 THREADS=${THREADS:-1}
 EVAL_IMAGES=${EVAL_IMAGES:-20}
