@@ -157,8 +157,8 @@ void writeBestJson(const std::string& path, const search::SubnetSearchSettings& 
 int runSearchCommand(const std::vector<std::string>& argv) {
   Args a(argv,
          {"supernet", "dataset", "db", "prompt", "metric", "images", "objects", "max-params", "max-macs", "max-bytes",
-          "max-latency-ms", "budget", "time", "backend", "widths", "space", "parallel", "seed", "out", "csv", "plot", "python",
-          "opentuner-db", "threads"},
+          "max-latency-ms", "budget", "time", "backend", "widths", "space", "parallel", "seed", "out", "csv", "plot",
+          "python", "opentuner-db", "threads"},
          {});
   util::setThreads(a.getInt("threads", 0));
   const search::SubnetSearchSettings s = settingsFrom(a);

@@ -40,13 +40,11 @@ void postprocessOnCpu(const at::Tensor& lowRes, int64_t S, std::array<int64_t, 2
   masks = at::empty({B, M, H0, W0}, at::kBool);
   const int h = static_cast<int>(inputHW[0]), w = static_cast<int>(inputHW[1]);
   // Only the low-res rows/columns the crop reads are up-sampled, with the full resize's scale (S/L, an integer for
-  // SAM's archs) and one spare row/column so that the border rows interpolate as in the full-size resize.
+  // SAM's archs, which OpenCV then maps exactly as the full-size resize).
   const double f = static_cast<double>(S) / static_cast<double>(L);
   const bool integerScale = std::floor(f) == f;
-  const int lh = integerScale ? static_cast<int>(std::min<int64_t>(L, static_cast<int64_t>(std::ceil(h / f)) + 2))
-                              : static_cast<int>(L);
-  const int lw = integerScale ? static_cast<int>(std::min<int64_t>(L, static_cast<int64_t>(std::ceil(w / f)) + 2))
-                              : static_cast<int>(L);
+  const auto extent = model::lowResExtentForCrop(S, L, inputHW);
+  const int lh = static_cast<int>(integerScale ? extent[0] : L), lw = static_cast<int>(integerScale ? extent[1] : L);
   cv::Mat up;
   for (int64_t b = 0; b < B; ++b) {
     for (int64_t m = 0; m < M; ++m) {

@@ -15,7 +15,6 @@ namespace {
 // 12 x 4096 x 4096 floats = 800 MB) and keeps each task's work near cache.
 constexpr int64_t kScoreBudget = 1 << 21;
 
-// Relative-position embeddings for every (query, key) pair along one axis: [size, size, head_dim], from a table
 // s [nq, kh*kw] += relH [nq, kh] (per key row) + relW [nq, kw] (per key column), in one pass over the scores (two
 // broadcast add_ calls would read and write the score block twice). Inputs contiguous float.
 void addRelativePositions(at::Tensor& s, const at::Tensor& relH, const at::Tensor& relW, int64_t kh, int64_t kw) {
@@ -35,6 +34,7 @@ void addRelativePositions(at::Tensor& s, const at::Tensor& relH, const at::Tenso
   }
 }
 
+// Relative-position embeddings for every (query, key) pair along one axis: [size, size, head_dim], from a table
 // [2*size-1, head_dim] indexed by q - k + size - 1 (SAM's get_rel_pos with equal query and key sizes).
 at::Tensor relPosTable(int64_t size, const at::Tensor& relPos) {
   TORCH_CHECK(relPos.size(0) == 2 * size - 1, "relative position table has ", relPos.size(0), " rows, expected ",

@@ -52,13 +52,20 @@ at::Tensor SamImpl::postprocessMasks(const at::Tensor& masks, std::array<int64_t
   // upsampled here (with the same S/L scale passed explicitly, so every kept output pixel is computed exactly as in
   // the full upsample): one extra source row/column beyond the last one used keeps the border interpolation equal.
   const double f = static_cast<double>(S) / static_cast<double>(L);
-  const int64_t lh = std::min(L, static_cast<int64_t>(std::ceil(static_cast<double>(inputHW[0]) / f)) + 2);
-  const int64_t lw = std::min(L, static_cast<int64_t>(std::ceil(static_cast<double>(inputHW[1]) / f)) + 2);
+  const auto [lh, lw] = lowResExtentForCrop(S, L, inputHW);
   at::Tensor m = masks.narrow(2, 0, lh).narrow(3, 0, lw);
   m = at::upsample_bilinear2d(m, {static_cast<int64_t>(std::llround(lh * f)), static_cast<int64_t>(std::llround(lw * f))},
                               false, f, f);
   m = m.narrow(2, 0, inputHW[0]).narrow(3, 0, inputHW[1]);
   return at::upsample_bilinear2d(m, {originalHW[0], originalHW[1]}, false);
+}
+
+std::array<int64_t, 2> lowResExtentForCrop(int64_t S, int64_t L, std::array<int64_t, 2> inputHW) {
+  const double f = static_cast<double>(S) / static_cast<double>(L);
+  auto extent = [&](int64_t n) {
+    return std::min(L, static_cast<int64_t>(std::ceil(static_cast<double>(n) / f)) + 2);
+  };
+  return {extent(inputHW[0]), extent(inputHW[1])};
 }
 
 void initPositionEmbeddingSinCos(SamImpl& sam) {

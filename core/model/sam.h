@@ -58,6 +58,10 @@ class SamImpl : public torch::nn::Module {
 };
 TORCH_MODULE(Sam);
 
+// Post-processing crops the S x S up-sampled masks to the input size; this is how many low-res rows and columns of
+// an L x L mask that crop reads, plus one spare each so that the last kept rows interpolate as in the full resize.
+std::array<int64_t, 2> lowResExtentForCrop(int64_t S, int64_t L, std::array<int64_t, 2> inputHW);
+
 // Initialisation for training from scratch (no MAE pre-training): the encoder's absolute position embedding is set to
 // MAE's fixed 2-D sine-cosine table instead of SAM's zeros, so that the image embedding carries position from the
 // first step (with zeros, a flat region embeds identically everywhere and the decoder cannot place a box's mask).
