@@ -7,6 +7,7 @@
 
 #include "app/cli/command.h"
 #include "core/util/error.h"
+#include "core/util/process_env.h"
 
 namespace supersam::cli {
 std::map<std::string, Command>& registry() {
@@ -28,6 +29,7 @@ void printHelp() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  supersam::util::prepareProcess(argv);
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
     printHelp();

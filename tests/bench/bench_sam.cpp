@@ -1,8 +1,9 @@
 // bench_sam: SAM latency on this machine (a benchmark, not a test).
 //   bench_sam [--arch vit_b] [--threads 2] [--runs 3] [--prompts 20] [--orig HxW] [--profile]
-//             [--write-checkpoint FILE.safetensors]
+//             [--write-checkpoint FILE.safetensors] [--decoder-only]
 // Measures, with random weights: the image encoder at image_size (median of --runs), the decoder + post-processing
 // per prompt (one point, single mask and multimask, median over --prompts), and the peak RSS of the process.
+// --decoder-only skips the encoder (a random image embedding; the decoder's cost does not depend on its values).
 // --profile adds a per-op breakdown (time of the top-level ATen ops our code calls, aggregated by name; ops run
 // inside the encoder's parallel attention tasks are summed over threads) of one encoder run and of the decoder. --write-checkpoint saves the random model as our safetensors (to time `supersam segment`).
 #include <sys/resource.h>
@@ -25,6 +26,7 @@
 #include "core/io/safetensors.h"
 #include "core/model/sam.h"
 #include "core/util/runtime.h"
+#include "core/util/process_env.h"
 
 using namespace supersam;
 using Clock = std::chrono::steady_clock;
@@ -121,6 +123,7 @@ bool argFlag(int argc, char** argv, const std::string& name) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  supersam::util::prepareProcess(argv);
   const std::string archName = argValue(argc, argv, "--arch", "vit_b");
   const int threads = std::stoi(argValue(argc, argv, "--threads", "2"));
   const int runs = std::stoi(argValue(argc, argv, "--runs", "3"));
@@ -151,7 +154,9 @@ int main(int argc, char** argv) {
   // Encoder.
   std::vector<double> enc;
   at::Tensor emb;
-  for (int r = 0; r < runs + 1; ++r) {
+  const bool decoderOnly = argFlag(argc, argv, "--decoder-only");
+  if (decoderOnly) emb = at::randn({1, arch.promptEmbedDim, arch.tokensPerSide(), arch.tokensPerSide()});
+  for (int r = 0; r < (decoderOnly ? 0 : runs + 1); ++r) {
     if (std::getenv("BENCH_SKIP_ENCODER") && r > 0) break;
     const double c0 = cpuSeconds();
     auto t0 = Clock::now();
@@ -194,7 +199,7 @@ int main(int argc, char** argv) {
   std::printf("peak RSS: %.0f MB\n", peakRssMb());
 
   if (profile) {
-    if (!std::getenv("BENCH_SKIP_ENCODER")) profiled("encoder per-op profile", [&] { sam->encodeImage(x); });
+    if (!std::getenv("BENCH_SKIP_ENCODER") && !decoderOnly) profiled("encoder per-op profile", [&] { sam->encodeImage(x); });
     profiled("decoder per-op profile (10 prompts, multimask)", [&] {
       for (int i = 0; i < 10; ++i) {
         infer::Prompt p;

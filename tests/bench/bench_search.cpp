@@ -13,6 +13,7 @@
 
 #include "core/search/technique_bandit.h"
 #include "core/search/tuner.h"
+#include "core/util/process_env.h"
 #include "tests/core/search/synthetic_problem.h"
 
 using namespace supersam::search;
@@ -94,6 +95,7 @@ void parallelTiming() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  supersam::util::prepareProcess(argv);
   int seeds = 8;
   int64_t cap = 3000;
   int64_t longEvals = 1000;

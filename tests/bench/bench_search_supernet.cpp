@@ -27,6 +27,7 @@
 #include "core/supernet/supernet_info.h"
 #include "core/util/atomic_file.h"
 #include "core/util/error.h"
+#include "core/util/process_env.h"
 
 using namespace supersam;
 
@@ -73,6 +74,7 @@ double median(std::vector<int64_t> v) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  supersam::util::prepareProcess(argv);
   try {
     search::SubnetSearchSettings base;
     base.modelPath = arg(argc, argv, "--supernet", "");

@@ -24,6 +24,7 @@
 #include "core/supernet/search_space.h"
 #include "core/supernet/sensitivity.h"
 #include "core/util/runtime.h"
+#include "core/util/process_env.h"
 #include "tests/core/supernet/supernet_test_util.h"
 
 using namespace supersam;
@@ -47,6 +48,7 @@ void randomize(torch::nn::Module& m) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  supersam::util::prepareProcess(argv);
   std::string archName = "vit_b";
   int threads = 2, runs = 3;
   bool calibrate = true;

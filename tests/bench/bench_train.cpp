@@ -17,6 +17,7 @@
 #include "core/train/losses.h"
 #include "core/train/trainer.h"
 #include "core/util/runtime.h"
+#include "core/util/process_env.h"
 #include "tests/common/test_paths.h"
 
 using namespace supersam;
@@ -27,6 +28,7 @@ double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::
 }  // namespace
 
 int main(int argc, char** argv) {
+  supersam::util::prepareProcess(argv);
   const std::string archName = argc > 1 ? argv[1] : std::string(SUPERSAM_SOURCE_DIR) + "/resources/models/demo_arch.json";
   const int64_t batch = argc > 2 ? std::stoll(argv[2]) : 4;
   const int steps = argc > 3 ? std::stoi(argv[3]) : 3;

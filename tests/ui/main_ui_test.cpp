@@ -4,12 +4,12 @@
 #include <QStandardPaths>
 #include <gtest/gtest.h>
 
+#include "core/util/process_env.h"
 #include "core/util/runtime.h"
-#include "ui/process_env.h"
 #include "ui/workers/meta_types.h"
 
 int main(int argc, char** argv) {
-  supersam::ui::ensurePassiveOpenMp(argv);  // as the GUI program does (timings and 2-core CI)
+  supersam::util::prepareProcess(argv, /*passiveOpenMp=*/true);  // as the GUI program does (timings, 2-core CI)
   if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM")) qputenv("QT_QPA_PLATFORM", "offscreen");
   QStandardPaths::setTestModeEnabled(true);
   QApplication app(argc, argv);
