@@ -159,6 +159,7 @@ int runSegment(const std::vector<std::string>& argv) {
                                       static_cast<float>(v[3])};
   }
   prompt.multimask = args.flag("multimask");
+  prompt.returnLogits = args.get("dump").has_value();  // the dump holds the full-size logits
   const std::optional<std::string> maskInputPath = args.get("mask-input");
   if (prompt.points.empty() && !prompt.box && !maskInputPath) {
     throw util::Error("no prompt: give at least one --point, a --box or a --mask-input");

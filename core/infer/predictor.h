@@ -24,11 +24,12 @@ struct Prompt {
   std::optional<std::array<float, 4>> box;   // x0, y0, x1, y1 in original-image pixels
   at::Tensor maskInput;                      // optional [1, L, L] (or [L, L]) low-res logits of a previous prediction
   bool multimask = false;                    // 3 masks (ranked by the caller with iou) instead of 1
+  bool returnLogits = false;                 // also form the full-size float logits (Prediction::maskLogits)
 };
 
 struct Prediction {
   at::Tensor masks;         // [M, H, W] bool, original size (logits > 0)
-  at::Tensor maskLogits;    // [M, H, W] float
+  at::Tensor maskLogits;    // [M, H, W] float; only when the prompt asked for it (returnLogits), else undefined
   at::Tensor iou;           // [M] predicted IoU
   at::Tensor lowResLogits;  // [M, L, L], L = arch.lowResSize()
 };
@@ -75,6 +76,7 @@ class Predictor {
   model::Sam m_sam;
   c10::Device m_device;
   at::Tensor m_embedding;
+  model::TransformerImageCache m_decoderImage;  // the decoder's per-image work (prompts without a mask input)
   std::array<int64_t, 2> m_originalHW{0, 0}, m_inputHW{0, 0};
 };
 

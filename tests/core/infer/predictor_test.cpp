@@ -54,6 +54,7 @@ infer::Prompt promptFor(const Env& env, const std::string& name) {
   }
   if (name == "mask_input_single") p.maskInput = test::tinyFixture().outputs.at("box_single.low_res_logits");
   p.multimask = name.find("multi") != std::string::npos;
+  p.returnLogits = true;
   return p;
 }
 
@@ -168,6 +169,7 @@ TEST(Predictor, CpuPostProcessingEqualsSams) {
     p.points = {{static_cast<float>(orig[1]) * 0.4f, static_cast<float>(orig[0]) * 0.6f}};
     p.labels = {1};
     p.multimask = true;
+    p.returnLogits = true;
     const infer::Prediction out = pred.predict(p);
     at::Tensor ref;
     {
@@ -178,5 +180,10 @@ TEST(Predictor, CpuPostProcessingEqualsSams) {
     EXPECT_LT((out.maskLogits - ref).abs().max().item<double>(), 1e-4 * (1.0 + ref.abs().max().item<double>()))
         << orig[0] << "x" << orig[1];
     EXPECT_TRUE(at::equal(out.masks, out.maskLogits > 0));
+    // Without the logits the same masks come back, and no full-size float tensor is formed.
+    p.returnLogits = false;
+    const infer::Prediction masksOnly = pred.predict(p);
+    EXPECT_FALSE(masksOnly.maskLogits.defined());
+    EXPECT_TRUE(at::equal(masksOnly.masks, out.masks));
   }
 }
