@@ -5,11 +5,11 @@
 #include <string>
 
 #include <ATen/ATen.h>
-#include <ATen/Parallel.h>
 #include <ATen/core/grad_mode.h>
 #include <c10/core/InferenceMode.h>
 #include <opencv2/imgproc.hpp>
 
+#include "core/infer/postprocess.h"
 #include "core/util/error.h"
 
 namespace supersam::infer {
@@ -24,45 +24,8 @@ std::string shapeText(at::IntArrayRef s) {
 
 bool sameKind(const Prompt& a, const Prompt& b) {
   return a.points.size() == b.points.size() && a.box.has_value() == b.box.has_value() &&
-         a.maskInput.defined() == b.maskInput.defined() && a.multimask == b.multimask;
-}
-
-// SAM's post-processing on the CPU with OpenCV: bilinear L -> S, crop to the input size, bilinear to the original
-// size, written straight into `logits`, and the mask (logit > 0) into `masks` in the same pass over each mask.
-// OpenCV's INTER_LINEAR on float uses PyTorch's align_corners=false rule (half-pixel centres, edge clamp, no
-// anti-aliasing when shrinking), so this equals Sam::postprocessMasks up to float rounding, at a fraction of the cost
-// of two ATen resizes and a comparison on a multi-megapixel tensor.
-void postprocessOnCpu(const at::Tensor& lowRes, int64_t S, std::array<int64_t, 2> inputHW,
-                      std::array<int64_t, 2> originalHW, at::Tensor& logits, at::Tensor& masks) {
-  const at::Tensor low = lowRes.contiguous();
-  const int64_t B = low.size(0), M = low.size(1), L = low.size(2), H0 = originalHW[0], W0 = originalHW[1];
-  logits = at::empty({B, M, H0, W0}, at::kFloat);
-  masks = at::empty({B, M, H0, W0}, at::kBool);
-  const int h = static_cast<int>(inputHW[0]), w = static_cast<int>(inputHW[1]);
-  // Only the low-res rows/columns the crop reads are up-sampled, with the full resize's scale (S/L, an integer for
-  // SAM's archs, which OpenCV then maps exactly as the full-size resize).
-  const double f = static_cast<double>(S) / static_cast<double>(L);
-  const bool integerScale = std::floor(f) == f;
-  const auto extent = model::lowResExtentForCrop(S, L, inputHW);
-  const int lh = static_cast<int>(integerScale ? extent[0] : L), lw = static_cast<int>(integerScale ? extent[1] : L);
-  cv::Mat up;
-  for (int64_t b = 0; b < B; ++b) {
-    for (int64_t m = 0; m < M; ++m) {
-      cv::Mat src(static_cast<int>(L), static_cast<int>(L), CV_32F, low[b][m].data_ptr<float>());
-      if (integerScale) {
-        cv::resize(src(cv::Rect(0, 0, lw, lh)), up, cv::Size(), f, f, cv::INTER_LINEAR);
-      } else {
-        cv::resize(src, up, cv::Size(static_cast<int>(S), static_cast<int>(S)), 0, 0, cv::INTER_LINEAR);
-      }
-      cv::Mat out(static_cast<int>(H0), static_cast<int>(W0), CV_32F, logits[b][m].data_ptr<float>());
-      cv::resize(up(cv::Rect(0, 0, w, h)), out, out.size(), 0, 0, cv::INTER_LINEAR);
-      const float* lp = out.ptr<float>();
-      bool* mp = masks[b][m].data_ptr<bool>();
-      at::parallel_for(0, H0 * W0, 1 << 16, [&](int64_t begin, int64_t end) {
-        for (int64_t i = begin; i < end; ++i) mp[i] = lp[i] > 0.0f;
-      });
-    }
-  }
+         a.maskInput.defined() == b.maskInput.defined() && a.multimask == b.multimask &&
+         a.returnLogits == b.returnLogits;
 }
 
 }  // namespace
@@ -144,6 +107,10 @@ void Predictor::setEmbedding(const at::Tensor& emb, std::array<int64_t, 2> origi
                       std::to_string(inputHW[1]));
   }
   m_embedding = emb.to(m_device);
+  {
+    c10::InferenceMode guard;
+    m_decoderImage = m_sam->prepareDecoder(m_embedding);
+  }
   m_originalHW = originalHW;
   m_inputHW = inputHW;
 }
@@ -193,23 +160,26 @@ std::vector<Prediction> Predictor::run(const std::vector<Prompt>& prompts) const
   {
     c10::InferenceMode guard;
     model::SamImpl& sam = *m_sam.ptr();
-    auto out = sam.decode(m_embedding, coords.defined() ? coords.to(m_device) : coords,
-                          labels.defined() ? labels.to(m_device) : labels, boxes.defined() ? boxes.to(m_device) : boxes,
-                          masks.defined() ? masks.to(m_device) : masks, first.multimask);
+    const at::Tensor c = coords.defined() ? coords.to(m_device) : coords;
+    const at::Tensor l = labels.defined() ? labels.to(m_device) : labels;
+    const at::Tensor bx = boxes.defined() ? boxes.to(m_device) : boxes;
+    auto out = masks.defined() ? sam.decode(m_embedding, c, l, bx, masks.to(m_device), first.multimask)
+                               : sam.decode(m_decoderImage, c, l, bx, first.multimask);
     lowRes = out.lowResMasks;
     iou = out.iou;
   }
-  // Post-processing outside InferenceMode (without autograd) so the results are plain tensors callers may modify,
-  // without copying the full-size logits.
+  // Post-processing outside InferenceMode (without autograd) so the results are plain tensors callers may modify.
+  // The full-size float logits are formed only when asked for (SAM's return_logits).
   at::Tensor binary;
   {
     at::NoGradGuard noGrad;
     if (lowRes.device().is_cpu() && lowRes.scalar_type() == at::kFloat) {
-      postprocessOnCpu(lowRes, arch.imageSize, m_inputHW, m_originalHW, logits, binary);
+      postprocessMasksCpu(lowRes, arch.imageSize, m_inputHW, m_originalHW, binary,
+                          first.returnLogits ? &logits : nullptr);
     } else {
-      logits = m_sam->postprocessMasks(lowRes, m_inputHW, m_originalHW);
-      binary = (logits > 0.0).to(at::kCPU);
-      logits = logits.to(at::kCPU);
+      at::Tensor full = m_sam->postprocessMasks(lowRes, m_inputHW, m_originalHW);
+      binary = (full > 0.0).to(at::kCPU);
+      if (first.returnLogits) logits = full.to(at::kCPU);
     }
   }
   lowRes = lowRes.to(at::kCPU).clone();
@@ -217,7 +187,7 @@ std::vector<Prediction> Predictor::run(const std::vector<Prompt>& prompts) const
   std::vector<Prediction> result;
   for (int64_t b = 0; b < B; ++b) {
     Prediction p;
-    p.maskLogits = logits[b];
+    if (logits.defined()) p.maskLogits = logits[b];
     p.masks = binary[b];
     p.iou = iou[b];
     p.lowResLogits = lowRes[b];

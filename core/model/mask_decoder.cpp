@@ -84,22 +84,16 @@ at::Tensor MaskDecoderImpl::upscale(const at::Tensor& keys, int64_t h, int64_t w
   return y.view({B, h, w, 2, 2, 2, 2, c2});
 }
 
-std::pair<at::Tensor, at::Tensor> MaskDecoderImpl::predictMasks(const at::Tensor& imageEmbeddings,
-                                                                const at::Tensor& imagePe, const at::Tensor& sparse,
-                                                                const at::Tensor& dense, int64_t firstMask,
-                                                                int64_t numMasks) {
+at::Tensor MaskDecoderImpl::tokensFor(const at::Tensor& sparse) {
   const int64_t B = sparse.size(0);
   at::Tensor outputTokens = at::cat({iou_token->weight, mask_tokens->weight}, 0);
   outputTokens = outputTokens.unsqueeze(0).expand({B, -1, -1});
-  at::Tensor tokens = at::cat({outputTokens, sparse}, 1);  // [B, 1 + 4 + N, C]
+  return at::cat({outputTokens, sparse}, 1);  // [B, 1 + 4 + N, C]
+}
 
-  // One copy of the image embedding per prompt set (SAM's repeat_interleave over the batch).
-  at::Tensor src = imageEmbeddings.size(0) == B ? imageEmbeddings : imageEmbeddings.expand({B, -1, -1, -1});
-  src = src + dense;
-  at::Tensor posSrc = imagePe.expand({B, -1, -1, -1});
-  const int64_t h = src.size(2), w = src.size(3);
-
-  auto [hs, keys] = transformer->forward(src, posSrc, tokens);
+std::pair<at::Tensor, at::Tensor> MaskDecoderImpl::headsFrom(const at::Tensor& hs, const at::Tensor& keys, int64_t h,
+                                                             int64_t w, int64_t firstMask, int64_t numMasks) {
+  const int64_t B = hs.size(0);
   at::Tensor iouTokenOut = hs.select(1, 0);
   at::Tensor maskTokensOut = hs.narrow(1, 1, m_numMaskTokens);
 
@@ -117,6 +111,31 @@ std::pair<at::Tensor, at::Tensor> MaskDecoderImpl::predictMasks(const at::Tensor
                          .reshape({B, M, 4 * h, 4 * w});
   at::Tensor iou = iou_prediction_head->forward(iouTokenOut).narrow(1, firstMask, numMasks);
   return {masks, iou};
+}
+
+std::pair<at::Tensor, at::Tensor> MaskDecoderImpl::predictMasks(const at::Tensor& imageEmbeddings,
+                                                                const at::Tensor& imagePe, const at::Tensor& sparse,
+                                                                const at::Tensor& dense, int64_t firstMask,
+                                                                int64_t numMasks) {
+  const int64_t B = sparse.size(0);
+  // One copy of the image embedding per prompt set (SAM's repeat_interleave over the batch).
+  at::Tensor src = imageEmbeddings.size(0) == B ? imageEmbeddings : imageEmbeddings.expand({B, -1, -1, -1});
+  src = src + dense;
+  at::Tensor posSrc = imagePe.expand({B, -1, -1, -1});
+  auto [hs, keys] = transformer->forward(src, posSrc, tokensFor(sparse));
+  return headsFrom(hs, keys, src.size(2), src.size(3), firstMask, numMasks);
+}
+
+TransformerImageCache MaskDecoderImpl::prepareImage(const at::Tensor& imageEmbedding, const at::Tensor& imagePe,
+                                                    const at::Tensor& dense) {
+  return transformer->prepareImage(imageEmbedding + dense, imagePe);
+}
+
+std::pair<at::Tensor, at::Tensor> MaskDecoderImpl::forward(const TransformerImageCache& image,
+                                                           const at::Tensor& sparse, bool multimask) {
+  auto [hs, keys] = transformer->forward(image, tokensFor(sparse));
+  return multimask ? headsFrom(hs, keys, image.h, image.w, 1, m_numMaskTokens - 1)
+                   : headsFrom(hs, keys, image.h, image.w, 0, 1);
 }
 
 std::pair<at::Tensor, at::Tensor> MaskDecoderImpl::forward(const at::Tensor& imageEmbeddings,

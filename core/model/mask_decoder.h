@@ -43,6 +43,14 @@ class MaskDecoderImpl : public torch::nn::Module {
                                                  const at::Tensor& sparse, const at::Tensor& dense, int64_t firstMask,
                                                  int64_t numMasks);
 
+  // The prompt-independent image side for one image embedding [1, C, h, w] and one dense prompt embedding
+  // [1, C, h, w] (see TransformerImageCache), and forward() from it: equal to forward(imageEmbedding, imagePe,
+  // sparse, dense expanded to the batch, multimask) up to float rounding.
+  TransformerImageCache prepareImage(const at::Tensor& imageEmbedding, const at::Tensor& imagePe,
+                                     const at::Tensor& dense);
+  std::pair<at::Tensor, at::Tensor> forward(const TransformerImageCache& image, const at::Tensor& sparse,
+                                            bool multimask);
+
   TwoWayTransformer transformer{nullptr};
   torch::nn::Embedding iou_token{nullptr}, mask_tokens{nullptr};
   torch::nn::Sequential output_upscaling{nullptr};  // ConvT 2x2/2, LayerNorm2d, GELU, ConvT 2x2/2, GELU
@@ -52,6 +60,11 @@ class MaskDecoderImpl : public torch::nn::Module {
  private:
   // keys [B, h*w, C] -> [B, h, w, 2, 2, 2, 2, C/8] (channels last, see the .cpp for the pixel order)
   at::Tensor upscale(const at::Tensor& keys, int64_t h, int64_t w);
+  // Output tokens + sparse -> the transformer's tokens [B, 1 + 4 + N, C].
+  at::Tensor tokensFor(const at::Tensor& sparse);
+  // From the transformer's outputs (hs [B, T, C], keys [B, h*w, C]) to masks and iou.
+  std::pair<at::Tensor, at::Tensor> headsFrom(const at::Tensor& hs, const at::Tensor& keys, int64_t h, int64_t w,
+                                              int64_t firstMask, int64_t numMasks);
   int64_t m_numMaskTokens;
 };
 TORCH_MODULE(MaskDecoder);

@@ -34,6 +34,21 @@ DecoderOutput SamImpl::decode(const at::Tensor& imageEmbedding, const at::Tensor
   return {masks, iou};
 }
 
+TransformerImageCache SamImpl::prepareDecoder(const at::Tensor& imageEmbedding) {
+  const int64_t side = m_arch.tokensPerSide();
+  at::Tensor dense = prompt_encoder->no_mask_embed->weight.reshape({1, -1, 1, 1}).expand({1, -1, side, side});
+  return mask_decoder->prepareImage(imageEmbedding, prompt_encoder->getDensePe(), dense);
+}
+
+DecoderOutput SamImpl::decode(const TransformerImageCache& image, const at::Tensor& pointCoords,
+                              const at::Tensor& pointLabels, const at::Tensor& boxes, bool multimask) {
+  TORCH_CHECK(image.defined(), "Sam::decode: the decoder cache is empty (call prepareDecoder)");
+  TORCH_CHECK(pointCoords.defined() || boxes.defined(), "Sam::decode: give points or a box");
+  at::Tensor sparse = prompt_encoder->forward(pointCoords, pointLabels, boxes, at::Tensor()).first;
+  auto [masks, iou] = mask_decoder->forward(image, sparse, multimask);
+  return {masks, iou};
+}
+
 at::Tensor SamImpl::preprocess(const at::Tensor& x) const {
   auto opts = x.options().dtype(at::kFloat);
   at::Tensor mean = at::tensor(at::ArrayRef<float>(kPixelMean.data(), 3), opts.device(at::kCPU)).to(x.device());

@@ -42,6 +42,12 @@ class SamImpl : public torch::nn::Module {
   // M = 3 if multimask else 1, as the official predictor.
   DecoderOutput decode(const at::Tensor& imageEmbedding, const at::Tensor& pointCoords, const at::Tensor& pointLabels,
                        const at::Tensor& boxes, const at::Tensor& maskInput, bool multimask);
+  // The decoder's prompt-independent work for one image embedding [1, C, h, w] without a mask input (SAM repeats it
+  // for every prompt), and decode() from it: the same outputs up to float rounding. The cache's decode takes no
+  // mask input (a mask input changes the dense embedding: use decode() above).
+  TransformerImageCache prepareDecoder(const at::Tensor& imageEmbedding);
+  DecoderOutput decode(const TransformerImageCache& image, const at::Tensor& pointCoords,
+                       const at::Tensor& pointLabels, const at::Tensor& boxes, bool multimask);
 
   // [B, 3, h, w] float RGB 0-255 (h, w <= S) -> normalised, zero-padded bottom/right to [B, 3, S, S].
   at::Tensor preprocess(const at::Tensor& x) const;

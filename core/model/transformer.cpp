@@ -81,6 +81,33 @@ at::Tensor DecoderAttentionImpl::fewKeys(const at::Tensor& q, const at::Tensor& 
   return at::baddbmm(out_proj->bias.view({1, 1, C}).expand({B, nq, C}), attnT.view({B, H * nk, nq}).transpose(1, 2), u);
 }
 
+at::Tensor DecoderAttentionImpl::forwardProjectedKeys(const at::Tensor& q, const at::Tensor& kh, const at::Tensor& vh) {
+  const int64_t B = q.size(0), nq = q.size(1), H = m_numHeads, c = kh.size(2);
+  const double scale = 1.0 / std::sqrt(static_cast<double>(c));
+  // The batch's queries side by side per head: [H, B*nq, c].
+  at::Tensor qh = at::linear(q, q_proj->weight, q_proj->bias).view({B, nq, H, c}).permute({2, 0, 1, 3});
+  qh = qh.reshape({H, B * nq, c}) * scale;
+  at::Tensor attn = at::softmax(at::bmm(qh, kh.transpose(1, 2)), -1);  // [H, B*nq, Nk]
+  at::Tensor out = at::bmm(attn, vh).view({H, B, nq, c}).permute({1, 2, 0, 3}).reshape({B, nq, H * c});
+  return at::linear(out, out_proj->weight, out_proj->bias);
+}
+
+// Per head h and batch element b: logits = qh (kh_b)^T, computed transposed ([nk, Nq], long contiguous rows for the
+// softmax over the nk keys); then the output projection folded into the values as in fewKeys.
+at::Tensor DecoderAttentionImpl::forwardProjectedQueries(const at::Tensor& qhT, const at::Tensor& k,
+                                                         const at::Tensor& v) {
+  const int64_t B = k.size(0), nk = k.size(1), C = k.size(2), H = m_numHeads, c = qhT.size(1), nq = qhT.size(2);
+  const double scale = 1.0 / std::sqrt(static_cast<double>(c));
+  at::Tensor kh = at::linear(k, k_proj->weight, k_proj->bias).view({B, nk, H, c}).permute({2, 0, 1, 3});
+  kh = kh.reshape({H, B * nk, c}) * scale;                                       // [H, B*nk, c]
+  at::Tensor logitsT = at::bmm(kh, qhT).view({H, B, nk, nq});                   // [H, B, nk, Nq]
+  at::Tensor attnT = at::softmax(logitsT, 2).permute({1, 0, 2, 3}).reshape({B, H * nk, nq});
+  at::Tensor vh = separateHeads(at::linear(v, v_proj->weight, v_proj->bias), H);  // [B, H, nk, c]
+  at::Tensor wo = out_proj->weight.view({C, H, c}).permute({1, 2, 0});             // [H, c, C]
+  at::Tensor u = at::matmul(vh, wo).reshape({B, H * nk, C});
+  return at::baddbmm(out_proj->bias.view({1, 1, C}).expand({B, nq, C}), attnT.transpose(1, 2), u);
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 TwoWayAttentionBlockImpl::TwoWayAttentionBlockImpl(int64_t embeddingDim, int64_t numHeads, int64_t mlpDim,
                                                    int64_t downsampleRate, bool skipFirstLayerPe)
@@ -124,6 +151,28 @@ std::pair<at::Tensor, at::Tensor> TwoWayAttentionBlockImpl::forward(const at::Te
   return {queries, keys};
 }
 
+std::pair<at::Tensor, at::Tensor> TwoWayAttentionBlockImpl::forward(const at::Tensor& queriesIn,
+                                                                    const TransformerImageCache& image,
+                                                                    const at::Tensor& queryPe) {
+  at::Tensor queries = queriesIn;
+  if (m_skipFirstLayerPe) {
+    queries = self_attn->forward(queries, queries, queries);
+  } else {
+    at::Tensor q = queries + queryPe;
+    queries = queries + self_attn->forward(q, q, queries);
+  }
+  queries = norm1->forward(queries);
+
+  at::Tensor q = queries + queryPe;
+  queries = norm2->forward(queries + cross_attn_token_to_image->forwardProjectedKeys(q, image.t2iKeys, image.t2iValues));
+
+  queries = norm3->forward(queries + mlp->forward(queries));
+
+  q = queries + queryPe;
+  at::Tensor keys = norm4->forward(image.keys + cross_attn_image_to_token->forwardProjectedQueries(image.i2tQueriesT, q, queries));
+  return {queries, keys};
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 TwoWayTransformerImpl::TwoWayTransformerImpl(int64_t depth, int64_t embeddingDim, int64_t numHeads, int64_t mlpDim,
                                              int64_t downsampleRate) {
@@ -148,6 +197,44 @@ std::pair<at::Tensor, at::Tensor> TwoWayTransformerImpl::forward(const at::Tenso
   }
   at::Tensor q = queries + pointEmbedding;
   at::Tensor k = keys + keyPe;
+  queries = norm_final_attn->forward(queries + final_attn_token_to_image->forward(q, k, keys));
+  return {queries, keys};
+}
+
+TransformerImageCache TwoWayTransformerImpl::prepareImage(const at::Tensor& image, const at::Tensor& imagePe) {
+  TORCH_CHECK(image.dim() == 4 && image.size(0) == 1 && imagePe.sizes() == image.sizes(),
+              "TwoWayTransformer::prepareImage: expected one image [1, C, h, w] and its PE, got ", image.sizes(), " and ",
+              imagePe.sizes());
+  auto& first = *layers[0]->as<TwoWayAttentionBlockImpl>();
+  const DecoderAttentionImpl& t2i = *first.cross_attn_token_to_image;
+  const DecoderAttentionImpl& i2t = *first.cross_attn_image_to_token;
+  TransformerImageCache c;
+  c.h = image.size(2);
+  c.w = image.size(3);
+  c.keys = image.flatten(2).permute({0, 2, 1}).contiguous();
+  c.keyPe = imagePe.flatten(2).permute({0, 2, 1}).contiguous();
+  c.keysPe = c.keys + c.keyPe;
+  auto perHead = [](const at::Tensor& x, int64_t heads) {  // [1, hw, H*c] -> [H, hw, c]
+    return x[0].view({x.size(1), heads, x.size(2) / heads}).transpose(0, 1).contiguous();
+  };
+  c.t2iKeys = perHead(at::linear(c.keysPe, t2i.k_proj->weight, t2i.k_proj->bias), t2i.numHeads());
+  c.t2iValues = perHead(at::linear(c.keys, t2i.v_proj->weight, t2i.v_proj->bias), t2i.numHeads());
+  c.i2tQueriesT = perHead(at::linear(c.keysPe, i2t.q_proj->weight, i2t.q_proj->bias), i2t.numHeads())
+                      .transpose(1, 2)
+                      .contiguous();
+  return c;
+}
+
+std::pair<at::Tensor, at::Tensor> TwoWayTransformerImpl::forward(const TransformerImageCache& image,
+                                                                 const at::Tensor& pointEmbedding) {
+  at::Tensor queries, keys;
+  std::tie(queries, keys) = layers[0]->as<TwoWayAttentionBlockImpl>()->forward(pointEmbedding, image, pointEmbedding);
+  for (size_t i = 1; i < layers->size(); ++i) {
+    std::tie(queries, keys) =
+        layers[i]->as<TwoWayAttentionBlockImpl>()->forward(queries, keys, pointEmbedding, image.keyPe);
+  }
+  at::Tensor q = queries + pointEmbedding;
+  at::Tensor k = keys + image.keyPe;
   queries = norm_final_attn->forward(queries + final_attn_token_to_image->forward(q, k, keys));
   return {queries, keys};
 }

@@ -16,11 +16,34 @@
 
 namespace supersam::model {
 
+// The image side of the two-way transformer's first layer for one image embedding and one dense prompt embedding
+// (SAM's no-mask embedding when there is no mask input): the same for every prompt, so a predictor computes it once
+// per image while SAM recomputes it for each prompt. The first layer then meets the prompt tokens with the image
+// tokens' projections already made (SAM's own order of operations, no re-association). h*w = hw tokens.
+struct TransformerImageCache {
+  int64_t h = 0, w = 0;
+  at::Tensor keys;         // [1, hw, C]: image embedding + dense prompt embedding, token-major
+  at::Tensor keyPe;        // [1, hw, C]
+  at::Tensor keysPe;       // keys + keyPe
+  at::Tensor t2iKeys;      // [H, hw, c]: layer 0, tokens -> image, k_proj(keysPe) per head (c = internal / H)
+  at::Tensor t2iValues;    // [H, hw, c]: layer 0, tokens -> image, v_proj(keys) per head
+  at::Tensor i2tQueriesT;  // [H, c, hw]: layer 0, image -> tokens, q_proj(keysPe) per head, transposed
+  bool defined() const { return keys.defined(); }
+};
+
 class DecoderAttentionImpl : public torch::nn::Module {
  public:
   DecoderAttentionImpl(int64_t embeddingDim, int64_t numHeads, int64_t downsampleRate = 1);
   // q [B, Nq, C], k [B, Nk, C], v [B, Nk, C] -> [B, Nq, C]
   at::Tensor forward(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v);
+
+  // Attention from few queries q [B, Nq, C] to many keys whose projections are given per head:
+  // kh, vh [H, Nk, c], shared by the whole batch. -> [B, Nq, C]
+  at::Tensor forwardProjectedKeys(const at::Tensor& q, const at::Tensor& kh, const at::Tensor& vh);
+  // Attention from many queries, projected per head and transposed, qhT [H, c, Nq] (shared by the batch), to few
+  // keys k, v [B, Nk, C]. -> [B, Nq, C]
+  at::Tensor forwardProjectedQueries(const at::Tensor& qhT, const at::Tensor& k, const at::Tensor& v);
+  int64_t numHeads() const { return m_numHeads; }
 
   torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, out_proj{nullptr};
 
@@ -38,6 +61,9 @@ class TwoWayAttentionBlockImpl : public torch::nn::Module {
   // queries [B, Nq, C], keys [B, Nk, C], pes alike -> (queries, keys)
   std::pair<at::Tensor, at::Tensor> forward(const at::Tensor& queries, const at::Tensor& keys, const at::Tensor& queryPe,
                                             const at::Tensor& keyPe);
+  // The same for the first layer with the image side prepared (see TransformerImageCache); keys [B, hw, C] out.
+  std::pair<at::Tensor, at::Tensor> forward(const at::Tensor& queries, const TransformerImageCache& image,
+                                            const at::Tensor& queryPe);
 
   DecoderAttention self_attn{nullptr}, cross_attn_token_to_image{nullptr}, cross_attn_image_to_token{nullptr};
   torch::nn::LayerNorm norm1{nullptr}, norm2{nullptr}, norm3{nullptr}, norm4{nullptr};
@@ -55,6 +81,10 @@ class TwoWayTransformerImpl : public torch::nn::Module {
   // image [B, C, h, w], imagePe [B, C, h, w], pointEmbedding [B, N, C] -> (queries [B, N, C], keys [B, h*w, C])
   std::pair<at::Tensor, at::Tensor> forward(const at::Tensor& imageEmbedding, const at::Tensor& imagePe,
                                             const at::Tensor& pointEmbedding);
+  // image [1, C, h, w] (embedding + dense prompt embedding), imagePe [1, C, h, w] -> the first layer's image side.
+  TransformerImageCache prepareImage(const at::Tensor& image, const at::Tensor& imagePe);
+  // The same result as forward() on the image the cache was prepared from, for any batch of pointEmbedding.
+  std::pair<at::Tensor, at::Tensor> forward(const TransformerImageCache& image, const at::Tensor& pointEmbedding);
 
   torch::nn::ModuleList layers{nullptr};
   DecoderAttention final_attn_token_to_image{nullptr};
