@@ -47,6 +47,8 @@ and a run that was killed resumes where it stopped when started again with the s
   --widths ordinal|enum  width parameters as ordered integer indices (default: the tuner's numeric
                          operators then exploit that wider is better) or as enums (OpenTuner's and the official
                          code's encoding; measured ~random-search speed, see README)
+  --seeds auto|on|off    start from informed subnets (the widest that fit the budgets after dropping the least
+                         important prunable blocks); auto = on except for --backend random (default auto)
   --parallel K           candidates per generation, evaluated on K threads (default 1)
   --seed N               search seed; evaluation prompts use seed 0 so runs stay comparable (default 0)
   --out FILE             best subnet + figures as JSON
@@ -55,6 +57,8 @@ and a run that was killed resumes where it stopped when started again with the s
   --python PATH          Python for --backend opentuner (default /usr/bin/python3)
   --opentuner-db FILE    OpenTuner's own database (default <db>.opentuner.sqlite)
   --threads N            LibTorch threads (default: all cores)
+Subnets whose parameters, MACs or bytes already break a budget are ranked from the cost model without being
+evaluated, and do not count against --budget.
 Ctrl-C stops the search cleanly after the current evaluation.)";
 
 std::atomic<bool> g_interrupted{false};
@@ -106,6 +110,7 @@ search::SubnetSearchSettings settingsFrom(const Args& a) {
   if (depth != "2d" && depth != "1d") throw util::Error("--space must be 2d or 1d, got '" + depth + "'");
   s.widthsOnly = depth == "1d";
   s.parallelism = std::max(1, a.getInt("parallel", 1));
+  s.seeds = a.get("seeds").value_or("auto");
   s.seed = static_cast<uint64_t>(a.getInt64("seed", 0));
   s.python = a.get("python").value_or("/usr/bin/python3");
   s.opentunerDb = a.get("opentuner-db").value_or("");
@@ -115,9 +120,11 @@ search::SubnetSearchSettings settingsFrom(const Args& a) {
 
 void printBest(const search::SubnetSearchSettings& s, const search::SubnetSearchOutcome& o) {
   const search::SearchReport& report = o.report;
-  std::printf("stopped: %s after %.1f s; %lld evaluated, %lld reused, %lld duplicate requests\n",
+  std::printf("stopped: %s after %.1f s; %lld evaluated, %lld reused, %lld duplicate requests, %lld over a budget "
+              "(not evaluated)\n",
               report.stopReason.c_str(), report.seconds, static_cast<long long>(report.evaluated),
-              static_cast<long long>(report.reused), static_cast<long long>(report.duplicates));
+              static_cast<long long>(report.reused), static_cast<long long>(report.duplicates),
+              static_cast<long long>(report.screened));
   const search::EvaluatedPoint* best = report.bestPoint();
   if (!best) throw util::Error("the search evaluated nothing");
   const supernet::Cost fullCost = supernet::computeCost(o.setup.arch);
@@ -157,8 +164,8 @@ void writeBestJson(const std::string& path, const search::SubnetSearchSettings& 
 int runSearchCommand(const std::vector<std::string>& argv) {
   Args a(argv,
          {"supernet", "dataset", "db", "prompt", "metric", "images", "objects", "max-params", "max-macs", "max-bytes",
-          "max-latency-ms", "budget", "time", "backend", "widths", "space", "parallel", "seed", "out", "csv", "plot",
-          "python", "opentuner-db", "threads"},
+          "max-latency-ms", "budget", "time", "backend", "widths", "space", "parallel", "seeds", "seed", "out", "csv",
+          "plot", "python", "opentuner-db", "threads"},
          {});
   util::setThreads(a.getInt("threads", 0));
   const search::SubnetSearchSettings s = settingsFrom(a);

@@ -83,6 +83,14 @@ Problem makeSubnetProblem(const SubnetEncoding& encoding, const model::SamArch& 
     m.bytes = static_cast<double>(c.bytesFp32);
     return m;
   };
+  p.costOf = [&encoding, arch](const Config& c) {
+    const supernet::Cost cost = supernet::computeCost(arch, encoding.toSubnet(c));
+    Metrics m;
+    m.params = static_cast<double>(cost.params);
+    m.macs = static_cast<double>(cost.encoderMacs);
+    m.bytes = static_cast<double>(cost.bytesFp32);
+    return m;
+  };
   p.evaluate = [&encoding, arch, quality](const Config& c) {
     const supernet::Subnet s = encoding.toSubnet(c);
     Metrics m = quality(s);
@@ -93,6 +101,75 @@ Problem makeSubnetProblem(const SubnetEncoding& encoding, const model::SamArch& 
     return m;
   };
   return p;
+}
+
+std::vector<supernet::Subnet> budgetSeeds(const supernet::SearchSpace& space, const model::SamArch& arch,
+                                          const Constraints& constraints, size_t maxSeeds) {
+  const bool budgeted = constraints.maxParams || constraints.maxMacs || constraints.maxBytes;
+  if (!budgeted || maxSeeds == 0) return maxSeeds == 0 ? std::vector<supernet::Subnet>{} : std::vector{space.largest()};
+  auto fits = [&](const supernet::Subnet& s) {
+    const supernet::Cost c = supernet::computeCost(arch, s);
+    return (!constraints.maxParams || static_cast<double>(c.params) <= *constraints.maxParams) &&
+           (!constraints.maxMacs || static_cast<double>(c.encoderMacs) <= *constraints.maxMacs) &&
+           (!constraints.maxBytes || static_cast<double>(c.bytesFp32) <= *constraints.maxBytes);
+  };
+  const int64_t depth = space.depth();
+  // Blocks by importance as the space records it: prunable ones by descending drop probability (least important
+  // first); ties and non-prunable blocks by index.
+  std::vector<int64_t> prunable = space.prunableBlocks();
+  std::stable_sort(prunable.begin(), prunable.end(), [&](int64_t a, int64_t b) {
+    return space.block(a).dropProbability > space.block(b).dropProbability;
+  });
+  std::vector<int64_t> widenOrder(static_cast<size_t>(depth));
+  for (int64_t b = 0; b < depth; ++b) widenOrder[static_cast<size_t>(b)] = b;
+  std::stable_sort(widenOrder.begin(), widenOrder.end(), [&](int64_t a, int64_t b) {
+    return space.block(a).dropProbability < space.block(b).dropProbability;
+  });
+  size_t maxSteps = 0;
+  for (const auto& blk : space.blocks()) maxSteps = std::max(maxSteps, blk.widths.size());
+
+  std::vector<supernet::Subnet> seeds;
+  for (int64_t dropped = static_cast<int64_t>(prunable.size()); dropped >= 0 && seeds.size() < maxSeeds; --dropped) {
+    std::vector<bool> kept(static_cast<size_t>(depth), true);
+    for (int64_t i = 0; i < dropped; ++i) kept[static_cast<size_t>(prunable[static_cast<size_t>(i)])] = false;
+    // step[b]: index into block b's widths (clamped to its last one).
+    std::vector<size_t> step(static_cast<size_t>(depth), 0);
+    auto make = [&] {
+      std::vector<supernet::SubnetBlock> blocks;
+      for (int64_t b = 0; b < depth; ++b) {
+        const auto& widths = space.block(b).widths;
+        const size_t i = std::min(step[static_cast<size_t>(b)], widths.size() - 1);
+        blocks.push_back(kept[static_cast<size_t>(b)] ? supernet::SubnetBlock{true, widths[i]}
+                                                      : supernet::SubnetBlock{false, 0});
+      }
+      return supernet::Subnet(std::move(blocks));
+    };
+    if (!fits(make())) continue;
+    for (size_t u = 1; u < maxSteps; ++u) {  // the widest uniform step that fits
+      std::vector<size_t> before = step;
+      std::fill(step.begin(), step.end(), u);
+      if (!fits(make())) {
+        step = before;
+        break;
+      }
+    }
+    for (bool widened = true; widened;) {  // then one block at a time
+      widened = false;
+      for (int64_t b : widenOrder) {
+        const size_t i = static_cast<size_t>(b);
+        if (!kept[i] || step[i] + 1 >= space.block(b).widths.size()) continue;
+        ++step[i];
+        if (fits(make())) {
+          widened = true;
+        } else {
+          --step[i];
+        }
+      }
+    }
+    const supernet::Subnet s = make();
+    if (std::find(seeds.begin(), seeds.end(), s) == seeds.end()) seeds.push_back(s);
+  }
+  return seeds;
 }
 
 supernet::SearchSpace searchSpaceFromMetadata(const std::map<std::string, std::string>& metadata,

@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "core/model/arch.h"
 #include "core/search/tuner.h"
@@ -39,6 +40,15 @@ using SubnetObjective = std::function<Metrics(const supernet::Subnet&)>;
 // The encoding must outlive the problem.
 Problem makeSubnetProblem(const SubnetEncoding& encoding, const model::SamArch& arch, const Constraints& constraints,
                           SubnetObjective quality);
+
+// Informed starting points for a search under analytical budgets (OpenTuner's seed configurations), from the space
+// and the cost model alone (no evaluation): for k = all, all - 1, ... prunable blocks dropped (those with the highest
+// drop probability, i.e. the least important, first), the widest width step used by every kept block that fits the
+// budgets, then the kept blocks widened one step at a time (the lowest drop probability first, round after round)
+// while the budgets still hold. Distinct, feasible, at most `maxSeeds`; the largest subnet alone when there is no
+// analytical budget. Latency budgets are ignored here (the search measures them).
+std::vector<supernet::Subnet> budgetSeeds(const supernet::SearchSpace& space, const model::SamArch& arch,
+                                          const Constraints& constraints, size_t maxSeeds = 3);
 
 // The search space recorded in a supernet checkpoint's "supernet" metadata ({"search_space": ...} or the space
 // itself); the official preset for `arch` when there is none (widths only when the official one does not fit).

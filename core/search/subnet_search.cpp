@@ -61,6 +61,8 @@ void SubnetSearchSettings::validate() const {
   require(maxEvaluations > 0 || maxSeconds > 0, "subnet search: give a budget of evaluations or of seconds");
   require(maxEvaluations >= 0 && maxSeconds >= 0, "subnet search: budgets must not be negative");
   require(parallelism >= 1, "subnet search: parallelism must be at least 1, got " + std::to_string(parallelism));
+  require(seeds == "auto" || seeds == "on" || seeds == "off",
+          "search seeds must be auto, on or off, got '" + seeds + "'");
   require(backend != "opentuner" || !python.empty(), "subnet search: backend opentuner needs a Python path");
 }
 
@@ -150,6 +152,12 @@ SubnetSearchOutcome runSubnetSearch(const SubnetSearchSettings& s, const util::J
   options.maxSeconds = s.maxSeconds;
   options.seed = s.seed;
   options.parallelism = s.parallelism;
+  const bool seeded = s.seeds == "on" || (s.seeds == "auto" && s.backend != "random");
+  if (seeded) {
+    for (const supernet::Subnet& seed : budgetSeeds(encoding.subnetSpace(), loaded.arch, s.constraints)) {
+      options.seeds.push_back(encoding.fromSubnet(seed));
+    }
+  }
 
   // Database and run record (the same settings resume a run that did not complete).
   ResultsDb db(s.dbPath);
@@ -159,6 +167,7 @@ SubnetSearchOutcome runSubnetSearch(const SubnetSearchSettings& s, const util::J
                                       {"budget", options.maxEvaluations},
                                       {"time", options.maxSeconds},
                                       {"widths", s.widths},
+                                      {"seeds", seeded},
                                       {"parallel", options.parallelism}};
   setup.runId = db.openRun(s.backend, options.seed, runSettings);
   DbResultStore store(db, setup.protocolKey, setup.runId);

@@ -39,6 +39,9 @@ struct SubnetSearchSettings {
   std::string backend = "native";           // native | random | opentuner
   std::string widths = "ordinal";           // ordinal | enum
   bool widthsOnly = false;                  // "1D": keep every block (the space's widths, no block dropped)
+  // Informed seed subnets evaluated first (budgetSeeds in subnet_problem.h): auto = on for native and opentuner,
+  // off for random (the plain baseline); on | off force it.
+  std::string seeds = "auto";
   int parallelism = 1;                      // candidates per generation, evaluated on that many threads
   uint64_t seed = 0;                        // search seed (evaluation prompts always use seed 0)
   std::string dbPath;                       // results database (created if missing); required

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <exception>
 #include <map>
+#include <optional>
 #include <mutex>
 #include <thread>
 
@@ -38,6 +39,11 @@ using Clock = std::chrono::steady_clock;
 
 double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
+struct Screened {
+  Metrics metrics;
+  Score score;
+};
+
 class Driver : public SearchContext {
  public:
   Driver(const Problem& p, uint64_t seed) : m_problem(p), m_rng(seed) {}
@@ -47,35 +53,69 @@ class Driver : public SearchContext {
   const Config* bestConfig() const override {
     return report.best >= 0 ? &report.points[static_cast<size_t>(report.best)].config : nullptr;
   }
-  bool hasResult(const Config& c) const override { return index.count(c) > 0; }
+  bool hasResult(const Config& c) const override { return index.count(c) > 0 || screened.count(c) > 0; }
   int compare(const Config& a, const Config& b) const override {
-    auto ia = index.find(a);
-    auto ib = index.find(b);
-    if (ia == index.end() || ib == index.end()) {
-      return (ia == index.end() ? 1 : 0) - (ib == index.end() ? 1 : 0);
+    const Score* sa = scoreOf(a);
+    const Score* sb = scoreOf(b);
+    if (!sa || !sb) return (sa ? 0 : 1) - (sb ? 0 : 1);
+    return compareScores(*sa, *sb);
+  }
+  // The known result of `c` (evaluated, reused, screened, or an alias of an evaluated one) as the technique is told
+  // it, naming `c` itself; c must have a result and must outlive the Outcome.
+  Outcome outcomeOf(const Config& c, bool duplicate) const {
+    if (auto it = index.find(c); it != index.end()) {
+      const EvaluatedPoint& p = report.points[it->second];
+      return Outcome{c, p.metrics, p.score, false, duplicate};
     }
-    return compareScores(report.points[ia->second].score, report.points[ib->second].score);
+    const Screened& s = screened.at(c);
+    return Outcome{c, s.metrics, s.score, false, duplicate};
   }
 
   SearchReport report;
   std::map<Config, size_t> index;
+  std::map<Config, Screened> screened;
 
  private:
+  const Score* scoreOf(const Config& c) const {
+    if (auto it = index.find(c); it != index.end()) return &report.points[it->second].score;
+    if (auto it = screened.find(c); it != screened.end()) return &it->second.score;
+    return nullptr;
+  }
   const Problem& m_problem;
   Rng m_rng;
 };
 
-enum class ReqKind { New, Reused, Duplicate };
+// The configuration's result from its analytical costs alone when those already break a budget whose figure they
+// know; nullopt when it may be feasible (or nothing is known) and must be evaluated.
+std::optional<Screened> screen(const Problem& problem, const Config& c) {
+  if (!problem.costOf || !problem.constraints.any()) return std::nullopt;
+  Screened s;
+  s.metrics = problem.costOf(c);
+  s.metrics.quality = kUnknown;
+  s.metrics.latencyMs = kUnknown;
+  const Constraints& all = problem.constraints;
+  Constraints known;
+  if (all.maxParams && !std::isnan(s.metrics.params)) known.maxParams = all.maxParams;
+  if (all.maxMacs && !std::isnan(s.metrics.macs)) known.maxMacs = all.maxMacs;
+  if (all.maxBytes && !std::isnan(s.metrics.bytes)) known.maxBytes = all.maxBytes;
+  s.score = scoreOf(s.metrics, known);
+  if (s.score.feasible) return std::nullopt;
+  return s;
+}
+
+// New: evaluated now. Reused: found in the ResultStore. Duplicate: this configuration already has a result in this
+// run. Alias: another configuration of this run (or of this generation) has the same identity.
+enum class ReqKind { New, Reused, Duplicate, Alias };
 
 struct Request {
   int64_t id = 0;
   Config config;
   std::string source;
+  bool seed = false;  // from SearchOptions::seeds: no technique proposed it
   ReqKind kind = ReqKind::New;
   Identity identity;
   Metrics metrics;
   double seconds = 0.0;
-  std::optional<size_t> aliasOf;  // index in the generation of the request whose result this one shares
 };
 
 std::string statusLine(const SearchReport& r) {
@@ -102,6 +142,11 @@ SearchReport runSearch(const Problem& problem, Technique& technique, const Searc
   const int parallelism = std::max(1, options.parallelism);
   int64_t nextRequest = 0;
   int64_t idle = 0;
+  size_t nextSeed = 0;
+  int64_t screenedInARow = 0;
+  for (const Config& c : options.seeds) {
+    if (!problem.space.isValid(c)) throw util::Error("search: a seed configuration is not in the search space");
+  }
   // Different configurations may be the same thing outside the search (a dropped block's width does not matter):
   // evaluate each identity once per run.
   std::map<std::string, size_t> byIdentity;
@@ -122,12 +167,17 @@ SearchReport runSearch(const Problem& problem, Technique& technique, const Searc
       report.stopReason = "time budget reached";
       break;
     }
-    if (static_cast<double>(done) >= cardinality) {
+    if (static_cast<double>(done + report.screened) >= cardinality) {
       report.stopReason = "search space exhausted";
       break;
     }
     if (idle > options.maxIdleRequests) {
       report.stopReason = "no new configuration in " + std::to_string(idle) + " requests";
+      break;
+    }
+    if (screenedInARow > options.maxScreenedInARow) {
+      report.stopReason = "no configuration within the budgets proposed in " + std::to_string(screenedInARow) +
+                          " requests";
       break;
     }
 
@@ -136,9 +186,10 @@ SearchReport runSearch(const Problem& problem, Technique& technique, const Searc
     std::vector<Request> gen;
     std::map<Config, size_t> genNew;
     std::map<std::string, size_t> genIdentity;
-    int64_t fresh = 0;
-    for (int z = 0; z < parallelism && fresh < remaining; ++z) {
-      Proposal p = technique.propose(d, nextRequest);
+    int64_t fresh = 0, screenedHere = 0;
+    for (int z = 0; z < parallelism && fresh < remaining && screenedInARow <= options.maxScreenedInARow;) {
+      const bool fromSeed = nextSeed < options.seeds.size();
+      Proposal p = fromSeed ? Proposal::of(options.seeds[nextSeed++], "seed") : technique.propose(d, nextRequest);
       if (p.kind != Proposal::Kind::Config) break;
       if (!problem.space.isValid(p.config)) {
         throw std::logic_error("search technique " + p.source + " proposed an invalid configuration");
@@ -147,29 +198,39 @@ SearchReport runSearch(const Problem& problem, Technique& technique, const Searc
       r.id = nextRequest++;
       r.config = std::move(p.config);
       r.source = std::move(p.source);
+      r.seed = fromSeed;
       ++report.requests;
       if (d.hasResult(r.config) || genNew.count(r.config)) {
         r.kind = ReqKind::Duplicate;
+      } else if (std::optional<Screened> sc = screen(problem, r.config)) {
+        // Over an analytical budget: known without an evaluation, told at once, not part of the generation.
+        ++report.screened;
+        ++screenedInARow;
+        ++screenedHere;
+        auto [it, inserted] = d.screened.emplace(std::move(r.config), std::move(*sc));
+        (void)inserted;
+        if (!r.seed) technique.onResult(d, r.id, Outcome{it->first, it->second.metrics, it->second.score, false, false});
+        continue;
       } else {
+        screenedInARow = 0;
         r.identity = problem.identityOf(r.config);
-        std::optional<Metrics> cached;
-        if (auto it = byIdentity.find(r.identity.hash); it != byIdentity.end()) {
-          cached = report.points[it->second].metrics;
-        } else if (auto g = genIdentity.find(r.identity.hash); g != genIdentity.end()) {
-          r.aliasOf = g->second;  // same identity as a request of this generation: share its result
-        } else if (store) {
-          cached = store->lookup(r.identity);
+        if (byIdentity.count(r.identity.hash) || genIdentity.count(r.identity.hash)) {
+          r.kind = ReqKind::Alias;  // the same subnet under another configuration: its result, no evaluation
+        } else {
+          std::optional<Metrics> cached;
+          if (store) cached = store->lookup(r.identity);
+          r.kind = cached ? ReqKind::Reused : ReqKind::New;
+          if (cached) r.metrics = std::move(*cached);
+          genIdentity[r.identity.hash] = gen.size();
+          ++fresh;
         }
-        r.kind = cached || r.aliasOf ? ReqKind::Reused : ReqKind::New;
-        if (cached) r.metrics = std::move(*cached);
-        if (r.kind == ReqKind::New) genIdentity[r.identity.hash] = gen.size();
         genNew[r.config] = gen.size();
-        ++fresh;
       }
       gen.push_back(std::move(r));
+      ++z;
     }
     if (gen.empty()) {
-      ++idle;
+      if (screenedHere == 0) ++idle;
       continue;
     }
 
@@ -211,14 +272,13 @@ SearchReport runSearch(const Problem& problem, Technique& technique, const Searc
     // Tell, in request order, so that a seed gives the same run whatever the evaluation order.
     bool anyNew = false;
     for (Request& r : gen) {
-      if (r.kind == ReqKind::Duplicate) {
+      if (r.kind == ReqKind::Duplicate || r.kind == ReqKind::Alias) {
         ++report.duplicates;
-        const EvaluatedPoint& prev = report.points[d.index.at(r.config)];
-        technique.onResult(d, r.id, Outcome{prev.config, prev.metrics, prev.score, false, true});
+        if (r.kind == ReqKind::Alias) d.index[r.config] = byIdentity.at(r.identity.hash);
+        if (!r.seed) technique.onResult(d, r.id, d.outcomeOf(r.config, true));
         continue;
       }
       anyNew = true;
-      if (r.aliasOf) r.metrics = gen[*r.aliasOf].metrics;
       EvaluatedPoint pt;
       pt.index = static_cast<int64_t>(report.points.size());
       pt.config = r.config;
@@ -239,7 +299,7 @@ SearchReport runSearch(const Problem& problem, Technique& technique, const Searc
       report.seconds = since(t0);
       if (onPoint) onPoint(added, report);
       job.report(static_cast<long long>(report.points.size()), options.maxEvaluations, statusLine(report));
-      technique.onResult(d, r.id, Outcome{added.config, added.metrics, added.score, added.newBest, false});
+      if (!r.seed) technique.onResult(d, r.id, Outcome{added.config, added.metrics, added.score, added.newBest, false});
     }
     idle = anyNew ? 0 : idle + static_cast<int64_t>(gen.size());
   }

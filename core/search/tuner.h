@@ -8,7 +8,17 @@
 // row the run stops as exhausted. A configuration found in the ResultStore (evaluated by an earlier or killed
 // run under the same protocol) is reused without evaluation but counts as one of this run's configurations, so a
 // resumed run replays exactly the run it continues and stops at the same place. Two configurations with the same
-// Identity (e.g. differing only in the width of a dropped block) are evaluated once: the second reuses the result.
+// Identity (e.g. differing only in the width of a dropped block) are evaluated once: the second is told the first
+// one's result, as a duplicate, and is neither a new point nor counted against the budget.
+//
+// Screening: when the problem knows a configuration's analytical costs without evaluating it (Problem::costOf) and
+// those already break a budget, the configuration is not evaluated. It gets a result from its costs alone
+// (infeasible, ranked by how far it is over the analytical budgets, no quality), the technique is told, and it does
+// not count as an evaluation: the evaluation budget is spent on configurations that can be feasible. Screened
+// configurations are not EvaluatedPoints (not in `points`, not saved, no onPoint); SearchReport::screened counts them.
+//
+// Seeds: SearchOptions::seeds are requested first, in order, before the technique proposes anything (OpenTuner's
+// seed configurations); their results are known to the techniques through bestConfig() and compare().
 //
 // Thread-safety: runSearch is synchronous. With parallelism > 1, Problem::evaluate is called from several threads
 // at once and must be thread-safe; ResultStore::save is serialised by the driver; callbacks run on the calling
@@ -41,6 +51,9 @@ struct Problem {
   std::function<Metrics(const Config&)> evaluate;   // required
   std::function<Metrics()> minimumCost;             // optional: smallest reachable cost figures (NaN = unknown)
   std::function<Identity(const Config&)> identify;  // optional: default = space.describe() + fnv1aHex
+  // optional: the analytical costs of a configuration (params, MACs, bytes; quality and latency NaN), cheap and
+  // exact; enables screening (above).
+  std::function<Metrics(const Config&)> costOf;
 
   Identity identityOf(const Config& c) const;
 };
@@ -60,6 +73,8 @@ struct SearchOptions {
   uint64_t seed = 1;
   int parallelism = 1;           // requests per generation, evaluated concurrently
   int64_t maxIdleRequests = 2000;
+  std::vector<Config> seeds;          // requested first, in order (invalid ones are an error)
+  int64_t maxScreenedInARow = 100000;  // stop when the technique proposes only screened configurations
 };
 
 struct EvaluatedPoint {
@@ -78,6 +93,7 @@ struct SearchReport {
   std::vector<EvaluatedPoint> points;
   int64_t best = -1;  // index into points
   int64_t requests = 0, duplicates = 0, evaluated = 0, reused = 0;
+  int64_t screened = 0;  // over an analytical budget: scored from their costs, not evaluated
   double seconds = 0.0;
   std::string stopReason;
   bool cancelled = false;

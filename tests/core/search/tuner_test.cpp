@@ -89,6 +89,46 @@ TEST(Tuner, ConstrainedOptimumWithinBudgetAndRespectsIt) {
   }
 }
 
+// With the analytical cost known up front, configurations over the budget are ranked without an evaluation: the
+// evaluation budget goes to feasible ones only. A budget nothing meets (not caught up front here: no minimumCost)
+// stops the run once the technique keeps proposing only such configurations.
+TEST(Tuner, OverBudgetConfigurationsAreScreenedWithoutEvaluation) {
+  SyntheticSupernet s;
+  for (double budget : {110.0, 20.0}) {
+    SCOPED_TRACE(budget);
+    Problem p = s.problem(budget);
+    p.minimumCost = nullptr;
+    std::atomic<int> calls{0};
+    p.evaluate = [&](const Config& c) {
+      ++calls;
+      Metrics m = s.evaluate(c);
+      EXPECT_LE(m.params, budget);
+      return m;
+    };
+    p.costOf = [&](const Config& c) {
+      Metrics m;
+      m.params = s.evaluate(c).params;
+      return m;
+    };
+    SearchOptions o;
+    o.maxEvaluations = 300;
+    o.maxScreenedInARow = 500;
+    o.seed = 5;
+    auto t = makeTechnique("native");
+    const SearchReport r = runSearch(p, *t, o);
+    EXPECT_EQ(calls.load(), r.evaluated);
+    EXPECT_GT(r.screened, 0);
+    for (const EvaluatedPoint& pt : r.points) EXPECT_TRUE(pt.score.feasible);
+    if (budget > 100) {
+      EXPECT_EQ(r.points.size(), 300u);
+      EXPECT_GE(r.bestPoint()->metrics.quality, s.optimum(110) - 0.02);
+    } else {
+      EXPECT_TRUE(r.points.empty());
+      EXPECT_EQ(r.stopReason, "no configuration within the budgets proposed in 501 requests");
+    }
+  }
+}
+
 TEST(Tuner, DuplicatesAreEvaluatedOnceAndATinySpaceIsExhausted) {
   Problem p;
   p.space.addEnum("e", {"a", "b", "c"});
