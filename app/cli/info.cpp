@@ -12,12 +12,13 @@
 #include "core/infer/model_loader.h"
 #include "core/io/checkpoint.h"
 #include "core/util/error.h"
+#include "core/util/runtime.h"
 
 namespace supersam::cli {
 namespace {
 
 const char* kUsage = R"(supersam info FILE [--arch NAME|JSON]
-       supersam info --supernet F [--subnet STRING] [--arch NAME|JSON]
+       supersam info --supernet F [--subnet STRING] [--measure [--repeats N] [--latency-cache FILE]] [--threads N]
 
 Prints a checkpoint's file format, SAM architecture (from --arch, else the file's metadata, else inferred from the
 tensor shapes), parameter counts (total and per component: image_encoder, of which its MLPs, prompt_encoder,
@@ -25,7 +26,11 @@ mask_decoder) and its metadata keys.
 
   --arch NAME|JSON  vit_b, vit_l, vit_h or an arch JSON file
   --supernet F      print the supernet view instead: search space, parameters, MB fp32/fp16 and GMACs of the
-                    largest, smallest and --subnet subnets, and the sensitivity table)";
+                    largest, smallest and --subnet subnets, and the sensitivity table
+  --measure         with --supernet: also time the image encoder of each subnet shown (median of --repeats runs,
+                    default 3, after one warm-up) and its peak memory, on this machine
+  --latency-cache F JSON file that keeps measurements between calls (keyed by subnet hash, threads, image size)
+  --threads N       LibTorch threads for --measure (default: all cores))";
 
 std::string withCommas(int64_t n) {
   std::string s = std::to_string(n);
@@ -68,8 +73,19 @@ void printMetadata(std::ostream& o, const std::map<std::string, std::string>& me
 }
 
 int runInfo(const std::vector<std::string>& argv) {
-  Args args(argv, {"arch", "supernet", "subnet"}, {});
-  if (args.has("supernet")) return printSupernetInfo(std::cout, *args.get("supernet"), args.get("subnet"), args.get("arch"));
+  Args args(argv, {"arch", "supernet", "subnet", "repeats", "latency-cache", "threads"}, {"measure"});
+  if (args.has("supernet")) {
+    SupernetInfoOptions o;
+    o.subnet = args.get("subnet");
+    o.archOverride = args.get("arch");
+    o.measure = args.flag("measure");
+    o.repeats = args.getInt("repeats", 3);
+    if (o.repeats < 1) throw util::Error("--repeats must be at least 1, got " + std::to_string(o.repeats));
+    o.latencyCache = args.get("latency-cache").value_or("");
+    util::setThreads(args.getInt("threads", 0));
+    return printSupernetInfo(std::cout, *args.get("supernet"), o);
+  }
+  if (args.has("measure")) throw util::Error("--measure needs --supernet");
   if (args.positional().size() != 1) throw util::Error("info: expected exactly one checkpoint file (see --help)");
   const io::Checkpoint ck = io::readCheckpoint(args.positional()[0]);
   const model::SamArch arch = infer::archForCheckpoint(ck, args.get("arch"));

@@ -6,6 +6,8 @@
 #include <fstream>
 #include <vector>
 
+#include <malloc.h>
+
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <c10/core/InferenceMode.h>
@@ -107,7 +109,9 @@ Measurement LatencyProbe::measure(const Subnet& s) {
   at::Tensor x = at::randn({1, 3, m_imageSize, m_imageSize}, at::TensorOptions().device(device));
   for (int i = 0; i < m_warmup; ++i) m_encoder->forward(x, &cfg);
   Measurement m;
-  // Peak memory from one run on its own.
+  // Peak memory from one run on its own. Freed memory the allocator keeps for reuse (util::keepFreedMemoryForReuse)
+  // is handed back first, so that the warm-up's blocks do not hide the run's own need.
+  malloc_trim(0);
   const int64_t before = residentBytes();
   if (before >= 0 && resetResidentHighWater()) {
     m_encoder->forward(x, &cfg);

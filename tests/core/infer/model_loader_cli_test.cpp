@@ -1,8 +1,4 @@
 // `supersam convert` and `supersam info` end to end, through the built program (SUPERSAM_TEST_BINARY_DIR/app).
-#include <sys/wait.h>
-
-#include <array>
-#include <cstdio>
 #include <filesystem>
 #include <map>
 
@@ -13,30 +9,14 @@
 #include "core/io/hf_sam_keys.h"
 #include "core/io/safetensors.h"
 #include "core/util/error.h"
+#include "tests/common/cli.h"
 #include "tests/common/test_paths.h"
 
 using namespace supersam;
 
 namespace {
 
-struct RunResult {
-  int rc = -1;
-  std::string output;  // stdout and stderr
-};
-
-RunResult runSupersam(const std::string& args) {
-  const std::string bin = std::string(SUPERSAM_TEST_BINARY_DIR) + "/app/supersam";
-  if (!std::filesystem::exists(bin)) throw std::runtime_error("build the `supersam` target first: " + bin + " is missing");
-  RunResult r;
-  FILE* p = popen((bin + " " + args + " 2>&1").c_str(), "r");
-  if (!p) throw std::runtime_error("popen failed");
-  std::array<char, 4096> buf{};
-  size_t n = 0;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.output.append(buf.data(), n);
-  const int status = pclose(p);
-  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+using test::runSupersam;
 
 std::string tinyPth() { return test::fixturesDir() + "/tiny/checkpoint.pth"; }
 

@@ -15,6 +15,7 @@
 #include "core/io/safetensors.h"
 #include "core/model/sam.h"
 #include "core/train/train_checkpoint.h"
+#include "tests/common/cli.h"
 #include "tests/common/test_paths.h"
 
 using namespace supersam;
@@ -22,11 +23,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string cliPath() {
-  const std::string p = std::string(SUPERSAM_TEST_BINARY_DIR) + "/app/supersam";
-  if (!fs::exists(p)) throw std::runtime_error("the supersam program is not built at " + p);
-  return p;
-}
+std::string cliPath() { return test::supersamPath(); }
 
 pid_t spawn(const std::vector<std::string>& args, const std::string& logFile) {
   pid_t pid = ::fork();
