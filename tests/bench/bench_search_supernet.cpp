@@ -6,6 +6,9 @@
 //          [--seeds 1,2,3] [--budget 150] [--max-params-fraction 0.6] [--images 6] [--objects 8] [--prompt box]
 //          [--metric single] [--tolerance 0.005] [--threads 1] [--python /usr/bin/python3] [--space 2d|1d]
 //          [--json FILE]  (every run's best-so-far trajectory, to combine invocations)
+//          [--seed-subnets auto|on|off] [--label NAME]  (informed seed subnets as `supersam search --seeds`; the
+//          name runs are reported under, default the backend: e.g. --backends random --seed-subnets on
+//          --label random+seeds for an ablation)
 // Prints, per run, the evaluation index at which it first reached (a) the overall best and (b) the overall best
 // minus --tolerance, then medians per backend and the native/random ratio; a run that never reached it counts as
 // budget + 1 (so medians are lower bounds for random search then).
@@ -93,6 +96,8 @@ int main(int argc, char** argv) {
     const double tolerance = std::stod(arg(argc, argv, "--tolerance", "0.005"));
     const double fraction = std::stod(arg(argc, argv, "--max-params-fraction", "0.6"));
     base.widthsOnly = arg(argc, argv, "--space", "2d") == "1d";
+    base.seeds = arg(argc, argv, "--seed-subnets", "auto");
+    const std::string label = arg(argc, argv, "--label", "");
     at::set_num_threads(std::stoi(arg(argc, argv, "--threads", "1")));
 
     // The parameter budget as a fraction of the largest subnet's parameters (whole model).
@@ -118,7 +123,7 @@ int main(int argc, char** argv) {
         s.seed = std::stoull(seed);
         s.opentunerDb = base.dbPath + ".opentuner-" + seed + ".sqlite";
         Run r;
-        r.backend = backend;
+        r.backend = label.empty() ? backend : label;
         r.seed = s.seed;
         double best = -1.0;
         const search::SubnetSearchOutcome out =
@@ -133,7 +138,7 @@ int main(int argc, char** argv) {
               r.reused += p.reused ? 1 : 0;
             });
         std::printf("  %-9s seed %llu: %zu evaluations (%lld reused), %.0f s evaluating, best feasible %.4f\n",
-                    backend.c_str(), static_cast<unsigned long long>(s.seed), r.bestSoFar.size(),
+                    r.backend.c_str(), static_cast<unsigned long long>(s.seed), r.bestSoFar.size(),
                     static_cast<long long>(r.reused), r.seconds, best);
         std::fflush(stdout);
         runs.push_back(std::move(r));

@@ -59,6 +59,7 @@ for k, v in per.items():
     med[k] = (statistics.median(x[1] for x in v), statistics.median(x[2] for x in v))
     print(f"| {k} | {len(v)} | {med[k][0]:g} | {med[k][1]:g} |")
 print("\n(never = the run's budget + 1, so a median over runs that never reached it is a lower bound)")
-for other in ["random", "opentuner"]:
-    if "native" in med and other in med:
-        print(f"ratio native / {other} (within tolerance): {med['native'][1] / med[other][1]:.2f}")
+for other in sorted(med):
+    if "native" in med and other != "native":
+        print(f"ratio native / {other} (within tolerance): {med['native'][1] / med[other][1]:.2f}; "
+              f"(to the best): {med['native'][0] / med[other][0]:.2f}")
