@@ -95,7 +95,7 @@ std::pair<at::Tensor, at::Tensor> MaskDecoderImpl::headsFrom(const at::Tensor& h
                                                              int64_t w, int64_t firstMask, int64_t numMasks) {
   const int64_t B = hs.size(0);
   at::Tensor iouTokenOut = hs.select(1, 0);
-  at::Tensor maskTokensOut = hs.narrow(1, 1, m_numMaskTokens);
+  at::Tensor maskTokensOut = hs.narrow(1, 1, firstMask + numMasks);  // the transformer returned these rows only
 
   at::Tensor upscaled = upscale(keys, h, w);  // [B, h, w, 2, 2, 2, 2, C/8]
   // Only the masks that are returned are formed (SAM forms all four and slices).
@@ -122,7 +122,8 @@ std::pair<at::Tensor, at::Tensor> MaskDecoderImpl::predictMasks(const at::Tensor
   at::Tensor src = imageEmbeddings.size(0) == B ? imageEmbeddings : imageEmbeddings.expand({B, -1, -1, -1});
   src = src + dense;
   at::Tensor posSrc = imagePe.expand({B, -1, -1, -1});
-  auto [hs, keys] = transformer->forward(src, posSrc, tokensFor(sparse));
+  // Only the IoU token and the mask tokens up to the last returned mask are read.
+  auto [hs, keys] = transformer->forward(src, posSrc, tokensFor(sparse), 1 + firstMask + numMasks);
   return headsFrom(hs, keys, src.size(2), src.size(3), firstMask, numMasks);
 }
 
@@ -133,9 +134,9 @@ TransformerImageCache MaskDecoderImpl::prepareImage(const at::Tensor& imageEmbed
 
 std::pair<at::Tensor, at::Tensor> MaskDecoderImpl::forward(const TransformerImageCache& image,
                                                            const at::Tensor& sparse, bool multimask) {
-  auto [hs, keys] = transformer->forward(image, tokensFor(sparse));
-  return multimask ? headsFrom(hs, keys, image.h, image.w, 1, m_numMaskTokens - 1)
-                   : headsFrom(hs, keys, image.h, image.w, 0, 1);
+  const int64_t firstMask = multimask ? 1 : 0, numMasks = multimask ? m_numMaskTokens - 1 : 1;
+  auto [hs, keys] = transformer->forward(image, tokensFor(sparse), 1 + firstMask + numMasks);
+  return headsFrom(hs, keys, image.h, image.w, firstMask, numMasks);
 }
 
 std::pair<at::Tensor, at::Tensor> MaskDecoderImpl::forward(const at::Tensor& imageEmbeddings,

@@ -185,9 +185,20 @@ TwoWayTransformerImpl::TwoWayTransformerImpl(int64_t depth, int64_t embeddingDim
   norm_final_attn = register_module("norm_final_attn", torch::nn::LayerNorm(torch::nn::LayerNormOptions({embeddingDim})));
 }
 
+at::Tensor TwoWayTransformerImpl::finalAttention(const at::Tensor& queriesIn, const at::Tensor& pointEmbedding,
+                                                 const at::Tensor& keys, const at::Tensor& keyPe,
+                                                 int64_t outputTokens) {
+  const int64_t n = outputTokens < 0 ? queriesIn.size(1) : std::min(outputTokens, queriesIn.size(1));
+  const at::Tensor queries = queriesIn.narrow(1, 0, n);
+  const at::Tensor q = queries + pointEmbedding.narrow(1, 0, n);
+  const at::Tensor k = keys + keyPe;
+  return norm_final_attn->forward(queries + final_attn_token_to_image->forward(q, k, keys));
+}
+
 std::pair<at::Tensor, at::Tensor> TwoWayTransformerImpl::forward(const at::Tensor& imageEmbedding,
                                                                  const at::Tensor& imagePe,
-                                                                 const at::Tensor& pointEmbedding) {
+                                                                 const at::Tensor& pointEmbedding,
+                                                                 int64_t outputTokens) {
   // [B, C, h, w] -> [B, h*w, C], made contiguous once so every later op on the image side runs on dense rows.
   at::Tensor keys = imageEmbedding.flatten(2).permute({0, 2, 1}).contiguous();
   at::Tensor keyPe = imagePe.flatten(2).permute({0, 2, 1}).contiguous();
@@ -195,10 +206,7 @@ std::pair<at::Tensor, at::Tensor> TwoWayTransformerImpl::forward(const at::Tenso
   for (size_t i = 0; i < layers->size(); ++i) {
     std::tie(queries, keys) = layers[i]->as<TwoWayAttentionBlockImpl>()->forward(queries, keys, pointEmbedding, keyPe);
   }
-  at::Tensor q = queries + pointEmbedding;
-  at::Tensor k = keys + keyPe;
-  queries = norm_final_attn->forward(queries + final_attn_token_to_image->forward(q, k, keys));
-  return {queries, keys};
+  return {finalAttention(queries, pointEmbedding, keys, keyPe, outputTokens), keys};
 }
 
 TransformerImageCache TwoWayTransformerImpl::prepareImage(const at::Tensor& image, const at::Tensor& imagePe) {
@@ -226,17 +234,15 @@ TransformerImageCache TwoWayTransformerImpl::prepareImage(const at::Tensor& imag
 }
 
 std::pair<at::Tensor, at::Tensor> TwoWayTransformerImpl::forward(const TransformerImageCache& image,
-                                                                 const at::Tensor& pointEmbedding) {
+                                                                 const at::Tensor& pointEmbedding,
+                                                                 int64_t outputTokens) {
   at::Tensor queries, keys;
   std::tie(queries, keys) = layers[0]->as<TwoWayAttentionBlockImpl>()->forward(pointEmbedding, image, pointEmbedding);
   for (size_t i = 1; i < layers->size(); ++i) {
     std::tie(queries, keys) =
         layers[i]->as<TwoWayAttentionBlockImpl>()->forward(queries, keys, pointEmbedding, image.keyPe);
   }
-  at::Tensor q = queries + pointEmbedding;
-  at::Tensor k = keys + image.keyPe;
-  queries = norm_final_attn->forward(queries + final_attn_token_to_image->forward(q, k, keys));
-  return {queries, keys};
+  return {finalAttention(queries, pointEmbedding, keys, image.keyPe, outputTokens), keys};
 }
 
 }  // namespace supersam::model

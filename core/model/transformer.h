@@ -78,17 +78,25 @@ class TwoWayTransformerImpl : public torch::nn::Module {
  public:
   TwoWayTransformerImpl(int64_t depth, int64_t embeddingDim, int64_t numHeads, int64_t mlpDim,
                         int64_t downsampleRate = 2);
-  // image [B, C, h, w], imagePe [B, C, h, w], pointEmbedding [B, N, C] -> (queries [B, N, C], keys [B, h*w, C])
+  // image [B, C, h, w], imagePe [B, C, h, w], pointEmbedding [B, N, C] -> (queries [B, n, C], keys [B, h*w, C]).
+  // outputTokens: how many leading tokens the caller reads (n; -1 = all N): the final token-to-image attention runs
+  // only for those (each token's row is independent there), the rest is unchanged.
   std::pair<at::Tensor, at::Tensor> forward(const at::Tensor& imageEmbedding, const at::Tensor& imagePe,
-                                            const at::Tensor& pointEmbedding);
+                                            const at::Tensor& pointEmbedding, int64_t outputTokens = -1);
   // image [1, C, h, w] (embedding + dense prompt embedding), imagePe [1, C, h, w] -> the first layer's image side.
   TransformerImageCache prepareImage(const at::Tensor& image, const at::Tensor& imagePe);
   // The same result as forward() on the image the cache was prepared from, for any batch of pointEmbedding.
-  std::pair<at::Tensor, at::Tensor> forward(const TransformerImageCache& image, const at::Tensor& pointEmbedding);
+  std::pair<at::Tensor, at::Tensor> forward(const TransformerImageCache& image, const at::Tensor& pointEmbedding,
+                                            int64_t outputTokens = -1);
 
   torch::nn::ModuleList layers{nullptr};
   DecoderAttention final_attn_token_to_image{nullptr};
   torch::nn::LayerNorm norm_final_attn{nullptr};
+
+ private:
+  // The final token-to-image attention for the first outputTokens tokens (-1 = all) -> those tokens [B, n, C].
+  at::Tensor finalAttention(const at::Tensor& queries, const at::Tensor& pointEmbedding, const at::Tensor& keys,
+                            const at::Tensor& keyPe, int64_t outputTokens);
 };
 TORCH_MODULE(TwoWayTransformer);
 
