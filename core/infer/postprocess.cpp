@@ -2,7 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <map>
+#include <cstring>
+#include <limits>
 #include <stdexcept>
 
 #include <ATen/ATen.h>
@@ -57,6 +58,162 @@ void combineRows(const float* const* rows, const float* w, int64_t n, bool* __re
   }
 }
 
+// Low-res rows with kPad zeros after each, so that every column tap reads 4 samples (zero weights meet the padding).
+constexpr int64_t kPad = 3;
+std::vector<float> paddedRows(const float* src, int64_t L) {
+  std::vector<float> p(static_cast<size_t>(L * (L + kPad)), 0.0f);
+  for (int64_t r = 0; r < L; ++r) std::copy(src + r * L, src + (r + 1) * L, p.begin() + r * (L + kPad));
+  return p;
+}
+
+// Output column x of a padded low-res row (the column pass).
+inline float columnTap(const float* paddedRow, const AxisTaps& tx, int64_t x) {
+  const float* p = paddedRow + tx.start[static_cast<size_t>(x)];
+  const auto& w = tx.weight[static_cast<size_t>(x)];
+  return w[0] * p[0] + w[1] * p[1] + w[2] * p[2] + w[3] * p[3];
+}
+
+// The column pass for one padded low-res row: the row resampled to W0 columns.
+void columnPass(const float* paddedRow, const AxisTaps& tx, int64_t W0, float* out) {
+  for (int64_t x = 0; x < W0; ++x) out[x] = columnTap(paddedRow, tx, x);
+}
+
+// The row pass for one output row over columns [x0, x1), from the column-pass rows it reads.
+void rowPass(const float* const* rows, const std::array<float, 4>& w, int n, int64_t x0, int64_t x1, bool* mask,
+             float* logit) {
+  const float* shifted[4] = {rows[0] + x0, rows[1] + x0, rows[2] + x0, rows[3] + x0};
+  bool* m = mask + x0;
+  float* l = logit ? logit + x0 : nullptr;
+  switch (n) {
+    case 1: combineRows<1>(shifted, w.data(), x1 - x0, m, l); break;
+    case 2: combineRows<2>(shifted, w.data(), x1 - x0, m, l); break;
+    case 3: combineRows<3>(shifted, w.data(), x1 - x0, m, l); break;
+    default: combineRows<4>(shifted, w.data(), x1 - x0, m, l); break;
+  }
+}
+
+// Masks only: an output pixel is a convex combination of the low-res values in its tap window, so where the whole
+// window has one sign the bit is known without arithmetic. Only the pixels whose window straddles 0 (the band along
+// the mask's boundary) are computed, with the same operations as the two-pass path so that both give the same bits:
+// one by one where a row has few of them, by the vectorised passes where a row has many (noisy logits).
+void masksOnly(const float* src, int64_t L, const AxisTaps& ty, const AxisTaps& tx, int64_t H0, int64_t W0,
+               bool* mask) {
+  const std::vector<float> padded = paddedRows(src, L);
+  // Min and max over the 4 x 4 window starting at each low-res sample (clamped at the far edges): it contains
+  // every tap window that starts there. Separable, over rows padded with +-inf so that the loops have no branches.
+  const float inf = std::numeric_limits<float>::infinity();
+  const int64_t P = L + kPad;
+  std::vector<float> rowLo(static_cast<size_t>((L + kPad) * P), inf), rowHi(rowLo.size(), -inf);
+  for (int64_t r = 0; r < L; ++r) {
+    std::vector<float> lo(static_cast<size_t>(P), inf), hi(static_cast<size_t>(P), -inf);
+    std::copy(src + r * L, src + (r + 1) * L, lo.begin());
+    std::copy(src + r * L, src + (r + 1) * L, hi.begin());
+    float* outLo = rowLo.data() + r * P;
+    float* outHi = rowHi.data() + r * P;
+    for (int64_t c = 0; c < L; ++c) {
+      outLo[c] = std::min(std::min(lo[c], lo[c + 1]), std::min(lo[c + 2], lo[c + 3]));
+      outHi[c] = std::max(std::max(hi[c], hi[c + 1]), std::max(hi[c + 2], hi[c + 3]));
+    }
+  }
+  std::vector<float> winMin(static_cast<size_t>(L * L)), winMax(winMin.size());
+  for (int64_t r = 0; r < L; ++r) {
+    const float* a = rowLo.data() + r * P;
+    const float* b = rowHi.data() + r * P;
+    float* outLo = winMin.data() + r * L;
+    float* outHi = winMax.data() + r * L;
+    for (int64_t c = 0; c < L; ++c) {
+      outLo[c] = std::min(std::min(a[c], a[c + P]), std::min(a[c + 2 * P], a[c + 3 * P]));
+      outHi[c] = std::max(std::max(b[c], b[c + P]), std::max(b[c + 2 * P], b[c + 3 * P]));
+    }
+  }
+  // Per low-res row r (where output rows' tap windows start): the output columns as segments that are all true,
+  // all false, or mixed (to compute), from the runs of columns that read the same low-res columns. Every output row
+  // starting at r replays them.
+  struct Segment {
+    int64_t x0, x1;
+    int value;  // 1, 0, or -1 = mixed
+  };
+  std::vector<std::vector<Segment>> segments(static_cast<size_t>(L));
+  std::vector<int64_t> mixedCount(static_cast<size_t>(L), 0);
+  std::vector<uint8_t> used(static_cast<size_t>(L), 0);
+  for (int64_t y = 0; y < H0; ++y) used[static_cast<size_t>(ty.start[static_cast<size_t>(y)])] = 1;
+  struct Run {
+    int64_t x0, x1, c;
+  };
+  std::vector<Run> runs;  // output columns that read the same low-res columns (~W0 / L each)
+  for (int64_t x0 = 0; x0 < W0;) {
+    const int64_t c = tx.start[static_cast<size_t>(x0)];
+    int64_t x1 = x0 + 1;
+    while (x1 < W0 && tx.start[static_cast<size_t>(x1)] == c) ++x1;
+    runs.push_back({x0, x1, c});
+    x0 = x1;
+  }
+  for (int64_t r = 0; r < L; ++r) {
+    if (!used[static_cast<size_t>(r)]) continue;
+    auto& segs = segments[static_cast<size_t>(r)];
+    for (const Run& run : runs) {
+      const size_t w = static_cast<size_t>(r * L + run.c);
+      const int v = winMin[w] > 0.0f ? 1 : winMax[w] <= 0.0f ? 0 : -1;
+      if (!segs.empty() && segs.back().value == v) {
+        segs.back().x1 = run.x1;
+      } else {
+        segs.push_back({run.x0, run.x1, v});
+      }
+      if (v < 0) mixedCount[static_cast<size_t>(r)] += run.x1 - run.x0;
+    }
+  }
+  // Pass 1: the one-signed segments, and the mixed ones where a row has few mixed pixels; rows with many of them
+  // (noisy logits) wait for pass 2.
+  std::vector<uint8_t> dense(static_cast<size_t>(H0), 0);
+  at::parallel_for(0, H0, 32, [&](int64_t y0, int64_t y1) {
+    for (int64_t y = y0; y < y1; ++y) {
+      const size_t iy = static_cast<size_t>(y);
+      const int64_t r = ty.start[iy];
+      const int n = ty.taps[iy];
+      const auto& wy = ty.weight[iy];
+      const bool many = mixedCount[static_cast<size_t>(r)] * 8 > W0;
+      dense[iy] = many ? 1 : 0;
+      bool* m = mask + y * W0;
+      const float* p = padded.data() + r * (L + kPad);
+      for (const Segment& seg : segments[static_cast<size_t>(r)]) {
+        if (seg.value >= 0) {
+          std::memset(m + seg.x0, seg.value, static_cast<size_t>(seg.x1 - seg.x0));
+          continue;
+        }
+        if (many) continue;
+        for (int64_t x = seg.x0; x < seg.x1; ++x) {
+          float v = wy[0] * columnTap(p, tx, x);
+          if (n > 1) v += wy[1] * columnTap(p + (L + kPad), tx, x);
+          if (n > 2) v += wy[2] * columnTap(p + 2 * (L + kPad), tx, x);
+          if (n > 3) v += wy[3] * columnTap(p + 3 * (L + kPad), tx, x);
+          m[x] = v > 0.0f;
+        }
+      }
+    }
+  });
+  // Pass 2: the dense rows through the column pass (of the low-res rows they read) and the vectorised row pass.
+  std::vector<uint8_t> need(static_cast<size_t>(L), 0);
+  for (int64_t y = 0; y < H0; ++y) {
+    if (!dense[static_cast<size_t>(y)]) continue;
+    for (int i = 0; i < ty.taps[static_cast<size_t>(y)]; ++i) need[static_cast<size_t>(ty.start[static_cast<size_t>(y)] + i)] = 1;
+  }
+  std::vector<float> cols(static_cast<size_t>(L * W0));
+  at::parallel_for(0, L, 8, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      if (need[static_cast<size_t>(r)]) columnPass(padded.data() + r * (L + kPad), tx, W0, cols.data() + r * W0);
+    }
+  });
+  at::parallel_for(0, H0, 16, [&](int64_t y0, int64_t y1) {
+    for (int64_t y = y0; y < y1; ++y) {
+      const size_t iy = static_cast<size_t>(y);
+      if (!dense[iy]) continue;
+      const float* rows[4];
+      for (int k = 0; k < 4; ++k) rows[k] = cols.data() + std::min<int64_t>(ty.start[iy] + k, L - 1) * W0;
+      rowPass(rows, ty.weight[iy], ty.taps[iy], 0, W0, mask + y * W0, nullptr);
+    }
+  });
+}
+
 }  // namespace
 
 AxisTaps composedBilinearTaps(int64_t L, int64_t S, int64_t crop, int64_t out) {
@@ -72,16 +229,16 @@ AxisTaps composedBilinearTaps(int64_t L, int64_t S, int64_t crop, int64_t out) {
   for (int64_t i = 0; i < out; ++i) {
     // Second resize: the cropped S-grid (length `crop`) -> out. First resize: the low-res grid L -> S.
     const Linear1d second = bilinearSource(i, crop, out);
-    std::map<int64_t, double> acc;
-    for (auto [s, ws] : {std::pair<int64_t, double>{second.lo, second.wLo}, {second.hi, second.wHi}}) {
-      const Linear1d first = bilinearSource(s, L, S);
-      acc[first.lo] += ws * first.wLo;
-      acc[first.hi] += ws * first.wHi;
-    }
-    const int64_t lo = acc.begin()->first, hi = acc.rbegin()->first;
-    if (hi - lo >= 4) throw std::logic_error("composedBilinearTaps: more than 4 taps (shrinking below L?)");
+    const Linear1d a = bilinearSource(second.lo, L, S), b = bilinearSource(second.hi, L, S);
+    const int64_t lo = std::min(a.lo, b.lo), hi = std::max(a.hi, b.hi);
+    if (hi - lo >= 4) throw std::logic_error("composedBilinearTaps: more than 4 taps");
+    double acc[4] = {0, 0, 0, 0};
+    acc[a.lo - lo] += second.wLo * a.wLo;
+    acc[a.hi - lo] += second.wLo * a.wHi;
+    acc[b.lo - lo] += second.wHi * b.wLo;
+    acc[b.hi - lo] += second.wHi * b.wHi;
     std::array<float, 4> w{0.f, 0.f, 0.f, 0.f};
-    for (const auto& [idx, wt] : acc) w[static_cast<size_t>(idx - lo)] = static_cast<float>(wt);
+    for (size_t k = 0; k < 4; ++k) w[k] = static_cast<float>(acc[k]);
     t.start[static_cast<size_t>(i)] = static_cast<int32_t>(lo);
     t.taps[static_cast<size_t>(i)] = static_cast<uint8_t>(hi - lo + 1);
     t.weight[static_cast<size_t>(i)] = w;
@@ -101,28 +258,24 @@ void postprocessMasksCpu(const at::Tensor& lowRes, int64_t S, std::array<int64_t
   const AxisTaps ty = composedBilinearTaps(L, S, inputHW[0], H0);
   const AxisTaps tx = composedBilinearTaps(L, S, inputHW[1], W0);
   masks = at::empty({B, M, H0, W0}, at::kBool);
-  if (logits) *logits = at::empty({B, M, H0, W0}, at::kFloat);
+  if (!logits) {
+    for (int64_t bm = 0; bm < B * M; ++bm) {
+      masksOnly(low.data_ptr<float>() + bm * L * L, L, ty, tx, H0, W0, masks.data_ptr<bool>() + bm * H0 * W0);
+    }
+    return;
+  }
+  *logits = at::empty({B, M, H0, W0}, at::kFloat);
 
   // Column pass output: the low-res rows any output row reads, each resampled to W0 columns.
   const int64_t rows = ty.last - ty.first + 1;
   std::vector<float> cols(static_cast<size_t>(rows * W0));
-  // Low-res rows padded with 3 zeros so that every column tap reads 4 values.
-  std::vector<float> padded(static_cast<size_t>(rows * (L + 3)), 0.0f);
-
   for (int64_t bm = 0; bm < B * M; ++bm) {
-    const float* src = low.data_ptr<float>() + bm * L * L;
+    const std::vector<float> padded = paddedRows(low.data_ptr<float>() + bm * L * L, L);
     bool* mask = masks.data_ptr<bool>() + bm * H0 * W0;
-    float* logit = logits ? logits->data_ptr<float>() + bm * H0 * W0 : nullptr;
+    float* logit = logits->data_ptr<float>() + bm * H0 * W0;
     at::parallel_for(0, rows, 8, [&](int64_t r0, int64_t r1) {
       for (int64_t r = r0; r < r1; ++r) {
-        float* pr = padded.data() + r * (L + 3);
-        std::copy(src + (ty.first + r) * L, src + (ty.first + r + 1) * L, pr);
-        float* out = cols.data() + r * W0;
-        for (int64_t x = 0; x < W0; ++x) {
-          const float* p = pr + tx.start[static_cast<size_t>(x)];
-          const auto& w = tx.weight[static_cast<size_t>(x)];
-          out[x] = w[0] * p[0] + w[1] * p[1] + w[2] * p[2] + w[3] * p[3];
-        }
+        columnPass(padded.data() + (ty.first + r) * (L + kPad), tx, W0, cols.data() + r * W0);
       }
     });
     at::parallel_for(0, H0, 16, [&](int64_t y0, int64_t y1) {
@@ -132,15 +285,7 @@ void postprocessMasksCpu(const at::Tensor& lowRes, int64_t S, std::array<int64_t
         for (int k = 0; k < 4; ++k) {
           rowPtr[k] = cols.data() + std::min<int64_t>(ty.start[iy] + k - ty.first, rows - 1) * W0;
         }
-        const float* w = ty.weight[iy].data();
-        bool* m = mask + y * W0;
-        float* l = logit ? logit + y * W0 : nullptr;
-        switch (ty.taps[iy]) {
-          case 1: combineRows<1>(rowPtr, w, W0, m, l); break;
-          case 2: combineRows<2>(rowPtr, w, W0, m, l); break;
-          case 3: combineRows<3>(rowPtr, w, W0, m, l); break;
-          default: combineRows<4>(rowPtr, w, W0, m, l); break;
-        }
+        rowPass(rowPtr, ty.weight[iy], ty.taps[iy], 0, W0, mask + y * W0, logit + y * W0);
       }
     });
   }

@@ -7,7 +7,9 @@
 // column) is a weighted sum of at most four consecutive low-res rows (columns). Applying it as a column pass over
 // the low-res rows the crop reads, then a row pass that writes the mask directly, never forms the S x S or the
 // float H0 x W0 intermediates. The result equals SAM's up to float rounding (the sums are associated differently),
-// so a mask bit can differ only where SAM's logit is within rounding of 0.
+// so a mask bit can differ only where SAM's logit is within rounding of 0. When only the masks are wanted, pixels
+// whose whole tap window has one sign are set without arithmetic and only the band along the mask's boundary is
+// computed (the same bits as the full pass).
 //
 // Thread-safety: pure functions; the passes run on at::parallel_for.
 

@@ -71,41 +71,87 @@ at::Tensor DecoderAttentionImpl::fewKeys(const at::Tensor& q, const at::Tensor& 
   const int64_t H = m_numHeads, c = q_proj->weight.size(0) / H;
   const double scale = 1.0 / std::sqrt(static_cast<double>(c));
   at::Tensor kh = separateHeads(at::linear(k, k_proj->weight, k_proj->bias), H) * scale;  // [B, H, nk, c]
-  at::Tensor vh = separateHeads(at::linear(v, v_proj->weight, v_proj->bias), H);          // [B, H, nk, c]
   at::Tensor kq = at::matmul(kh, q_proj->weight.view({H, c, C}));                        // [B, H, nk, C]
   at::Tensor kb = at::matmul(kh, q_proj->bias.view({H, c, 1}));                          // [B, H, nk, 1]
   at::Tensor logitsT = at::matmul(kq.reshape({B, H * nk, C}), q.transpose(1, 2)).view({B, H, nk, nq}) + kb;
-  at::Tensor attnT = at::softmax(logitsT, 2);                                             // over the nk tokens
-  at::Tensor wo = out_proj->weight.view({C, H, c}).permute({1, 2, 0});                    // [H, c, C]
-  at::Tensor u = at::matmul(vh, wo).reshape({B, H * nk, C});
-  return at::baddbmm(out_proj->bias.view({1, 1, C}).expand({B, nq, C}), attnT.view({B, H * nk, nq}).transpose(1, 2), u);
+  return tokensToImage(logitsT, v, at::Tensor());
 }
 
-at::Tensor DecoderAttentionImpl::forwardProjectedKeys(const at::Tensor& q, const at::Tensor& kh, const at::Tensor& vh) {
-  const int64_t B = q.size(0), nq = q.size(1), H = m_numHeads, c = kh.size(2);
+// softmax over the tokens, then sum_h attn_h^T (v_h Wo_h^T) + bo (+ residual): with a residual, the bias and the
+// residual enter the one product as an extra row of ones and the bias row ([attn; 1]^T [u; bo] + residual).
+at::Tensor DecoderAttentionImpl::tokensToImage(const at::Tensor& logitsT, const at::Tensor& v,
+                                               const at::Tensor& residual) {
+  const int64_t B = logitsT.size(0), H = logitsT.size(1), nk = logitsT.size(2), nq = logitsT.size(3);
+  const int64_t C = out_proj->weight.size(0), c = out_proj->weight.size(1) / H;
+  at::Tensor attnT = at::softmax(logitsT, 2).reshape({B, H * nk, nq});                     // over the nk tokens
+  at::Tensor vh = separateHeads(at::linear(v, v_proj->weight, v_proj->bias), H);          // [B, H, nk, c]
+  at::Tensor wo = out_proj->weight.view({C, H, c}).permute({1, 2, 0});                    // [H, c, C]
+  at::Tensor u = at::matmul(vh, wo).reshape({B, H * nk, C});
+  if (!residual.defined()) {
+    return at::baddbmm(out_proj->bias.view({1, 1, C}).expand({B, nq, C}), attnT.transpose(1, 2), u);
+  }
+  at::Tensor a = at::empty({B, H * nk + 1, nq}, attnT.options());
+  a.narrow(1, 0, H * nk).copy_(attnT);
+  a.select(1, H * nk).fill_(1.0);
+  at::Tensor ub = at::cat({u, out_proj->bias.view({1, 1, C}).expand({B, 1, C})}, 1);
+  return at::baddbmm(residual.expand({B, nq, C}), a.transpose(1, 2), ub);
+}
+
+at::Tensor DecoderAttentionImpl::forwardProjectedKeys(const at::Tensor& q, const at::Tensor& khT,
+                                                      const at::Tensor& vh) {
+  const int64_t B = q.size(0), nq = q.size(1), H = m_numHeads, c = khT.size(1);
   const double scale = 1.0 / std::sqrt(static_cast<double>(c));
   // The batch's queries side by side per head: [H, B*nq, c].
   at::Tensor qh = at::linear(q, q_proj->weight, q_proj->bias).view({B, nq, H, c}).permute({2, 0, 1, 3});
   qh = qh.reshape({H, B * nq, c}) * scale;
-  at::Tensor attn = at::softmax(at::bmm(qh, kh.transpose(1, 2)), -1);  // [H, B*nq, Nk]
+  at::Tensor attn = at::softmax(at::bmm(qh, khT), -1);  // [H, B*nq, Nk]
   at::Tensor out = at::bmm(attn, vh).view({H, B, nq, c}).permute({1, 2, 0, 3}).reshape({B, nq, H * c});
   return at::linear(out, out_proj->weight, out_proj->bias);
 }
 
+at::Tensor DecoderAttentionImpl::fewQueriesSplitPe(const at::Tensor& q, const at::Tensor& keys,
+                                                   const at::Tensor& peKT, const at::Tensor& v) {
+  const int64_t B = std::max(q.size(0), keys.size(0)), nq = q.size(1), nk = keys.size(1), C = keys.size(2);
+  const int64_t H = m_numHeads, c = q_proj->weight.size(0) / H;
+  const double scale = 1.0 / std::sqrt(static_cast<double>(c));
+  at::Tensor qh = separateHeads(at::linear(q, q_proj->weight, q_proj->bias), H) * scale;  // [B, H, nq, c]
+  at::Tensor qk = at::matmul(qh, k_proj->weight.view({H, c, C}));                        // [B, H, nq, C]
+  at::Tensor qb = at::matmul(qh, k_proj->bias.view({H, c, 1}));                          // [B, H, nq, 1]
+  at::Tensor logits = at::matmul(qk.reshape({B, H * nq, C}), keys.transpose(1, 2)).view({B, H, nq, nk}) + qb;
+  // + q_h (pe Wk_h^T)^T: the positional part of the keys through the key projection, per head.
+  at::Tensor pe = at::bmm(qh.permute({1, 0, 2, 3}).reshape({H, B * nq, c}), peKT).view({H, B, nq, nk});
+  logits += pe.permute({1, 0, 2, 3});
+  at::Tensor attn = at::softmax(logits, -1);
+  at::Tensor av = at::matmul(attn.view({B, H * nq, nk}), v).view({B, H, nq, C});
+  at::Tensor oh = at::matmul(av, v_proj->weight.view({H, c, C}).transpose(1, 2)) + v_proj->bias.view({1, H, 1, c});
+  return at::linear(recombineHeads(oh), out_proj->weight, out_proj->bias);
+}
+
+at::Tensor DecoderAttentionImpl::residualFewKeysSplitPe(const at::Tensor& keys, const at::Tensor& peQT,
+                                                        const at::Tensor& k, const at::Tensor& v,
+                                                        const at::Tensor& residual) {
+  const int64_t B = std::max(keys.size(0), k.size(0)), nq = keys.size(1), nk = k.size(1), C = keys.size(2);
+  const int64_t H = m_numHeads, c = q_proj->weight.size(0) / H;
+  const double scale = 1.0 / std::sqrt(static_cast<double>(c));
+  at::Tensor kh = separateHeads(at::linear(k, k_proj->weight, k_proj->bias), H) * scale;  // [B, H, nk, c]
+  at::Tensor kq = at::matmul(kh, q_proj->weight.view({H, c, C}));                        // [B, H, nk, C]
+  at::Tensor kb = at::matmul(kh, q_proj->bias.view({H, c, 1}));                          // [B, H, nk, 1]
+  at::Tensor logitsT = at::matmul(kq.reshape({B, H * nk, C}), keys.transpose(1, 2)).view({B, H, nk, nq}) + kb;
+  at::Tensor pe = at::bmm(kh.permute({1, 0, 2, 3}).reshape({H, B * nk, c}), peQT).view({H, B, nk, nq});
+  logitsT += pe.permute({1, 0, 2, 3});
+  return tokensToImage(logitsT, v, residual);
+}
+
 // Per head h and batch element b: logits = qh (kh_b)^T, computed transposed ([nk, Nq], long contiguous rows for the
-// softmax over the nk keys); then the output projection folded into the values as in fewKeys.
+// softmax over the nk keys); then as tokensToImage.
 at::Tensor DecoderAttentionImpl::forwardProjectedQueries(const at::Tensor& qhT, const at::Tensor& k,
-                                                         const at::Tensor& v) {
-  const int64_t B = k.size(0), nk = k.size(1), C = k.size(2), H = m_numHeads, c = qhT.size(1), nq = qhT.size(2);
+                                                         const at::Tensor& v, const at::Tensor& residual) {
+  const int64_t B = k.size(0), nk = k.size(1), H = m_numHeads, c = qhT.size(1), nq = qhT.size(2);
   const double scale = 1.0 / std::sqrt(static_cast<double>(c));
   at::Tensor kh = at::linear(k, k_proj->weight, k_proj->bias).view({B, nk, H, c}).permute({2, 0, 1, 3});
   kh = kh.reshape({H, B * nk, c}) * scale;                                       // [H, B*nk, c]
-  at::Tensor logitsT = at::bmm(kh, qhT).view({H, B, nk, nq});                   // [H, B, nk, Nq]
-  at::Tensor attnT = at::softmax(logitsT, 2).permute({1, 0, 2, 3}).reshape({B, H * nk, nq});
-  at::Tensor vh = separateHeads(at::linear(v, v_proj->weight, v_proj->bias), H);  // [B, H, nk, c]
-  at::Tensor wo = out_proj->weight.view({C, H, c}).permute({1, 2, 0});             // [H, c, C]
-  at::Tensor u = at::matmul(vh, wo).reshape({B, H * nk, C});
-  return at::baddbmm(out_proj->bias.view({1, 1, C}).expand({B, nq, C}), attnT.transpose(1, 2), u);
+  at::Tensor logitsT = at::bmm(kh, qhT).view({H, B, nk, nq}).permute({1, 0, 2, 3});  // [B, H, nk, Nq]
+  return tokensToImage(logitsT, v, residual);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -128,15 +174,8 @@ TwoWayAttentionBlockImpl::TwoWayAttentionBlockImpl(int64_t embeddingDim, int64_t
 std::pair<at::Tensor, at::Tensor> TwoWayAttentionBlockImpl::forward(const at::Tensor& queriesIn,
                                                                     const at::Tensor& keysIn,
                                                                     const at::Tensor& queryPe, const at::Tensor& keyPe) {
-  at::Tensor queries = queriesIn, keys = keysIn;
-  // Self attention of the sparse tokens.
-  if (m_skipFirstLayerPe) {
-    queries = self_attn->forward(queries, queries, queries);
-  } else {
-    at::Tensor q = queries + queryPe;
-    queries = queries + self_attn->forward(q, q, queries);
-  }
-  queries = norm1->forward(queries);
+  at::Tensor keys = keysIn;
+  at::Tensor queries = selfAttention(queriesIn, queryPe);
 
   // Tokens attend to the image.
   at::Tensor q = queries + queryPe;
@@ -154,23 +193,34 @@ std::pair<at::Tensor, at::Tensor> TwoWayAttentionBlockImpl::forward(const at::Te
 std::pair<at::Tensor, at::Tensor> TwoWayAttentionBlockImpl::forward(const at::Tensor& queriesIn,
                                                                     const TransformerImageCache& image,
                                                                     const at::Tensor& queryPe) {
-  at::Tensor queries = queriesIn;
-  if (m_skipFirstLayerPe) {
-    queries = self_attn->forward(queries, queries, queries);
-  } else {
-    at::Tensor q = queries + queryPe;
-    queries = queries + self_attn->forward(q, q, queries);
-  }
-  queries = norm1->forward(queries);
-
+  at::Tensor queries = selfAttention(queriesIn, queryPe);
   at::Tensor q = queries + queryPe;
-  queries = norm2->forward(queries + cross_attn_token_to_image->forwardProjectedKeys(q, image.t2iKeys, image.t2iValues));
-
+  queries = norm2->forward(queries + cross_attn_token_to_image->forwardProjectedKeys(q, image.t2iKeysT, image.t2iValues));
   queries = norm3->forward(queries + mlp->forward(queries));
-
   q = queries + queryPe;
-  at::Tensor keys = norm4->forward(image.keys + cross_attn_image_to_token->forwardProjectedQueries(image.i2tQueriesT, q, queries));
+  at::Tensor keys = norm4->forward(
+      cross_attn_image_to_token->forwardProjectedQueries(image.i2tQueriesT, q, queries, image.keys));
   return {queries, keys};
+}
+
+std::pair<at::Tensor, at::Tensor> TwoWayAttentionBlockImpl::forward(const at::Tensor& queriesIn,
+                                                                    const at::Tensor& keysIn,
+                                                                    const at::Tensor& queryPe,
+                                                                    const at::Tensor& peKT, const at::Tensor& peQT) {
+  at::Tensor queries = selfAttention(queriesIn, queryPe);
+  at::Tensor q = queries + queryPe;
+  queries = norm2->forward(queries + cross_attn_token_to_image->fewQueriesSplitPe(q, keysIn, peKT, keysIn));
+  queries = norm3->forward(queries + mlp->forward(queries));
+  q = queries + queryPe;
+  at::Tensor keys =
+      norm4->forward(cross_attn_image_to_token->residualFewKeysSplitPe(keysIn, peQT, q, queries, keysIn));
+  return {queries, keys};
+}
+
+at::Tensor TwoWayAttentionBlockImpl::selfAttention(const at::Tensor& queries, const at::Tensor& queryPe) {
+  if (m_skipFirstLayerPe) return norm1->forward(self_attn->forward(queries, queries, queries));
+  at::Tensor q = queries + queryPe;
+  return norm1->forward(queries + self_attn->forward(q, q, queries));
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -221,15 +271,27 @@ TransformerImageCache TwoWayTransformerImpl::prepareImage(const at::Tensor& imag
   c.w = image.size(3);
   c.keys = image.flatten(2).permute({0, 2, 1}).contiguous();
   c.keyPe = imagePe.flatten(2).permute({0, 2, 1}).contiguous();
-  c.keysPe = c.keys + c.keyPe;
+  const at::Tensor keysPe = c.keys + c.keyPe;
   auto perHead = [](const at::Tensor& x, int64_t heads) {  // [1, hw, H*c] -> [H, hw, c]
     return x[0].view({x.size(1), heads, x.size(2) / heads}).transpose(0, 1).contiguous();
   };
-  c.t2iKeys = perHead(at::linear(c.keysPe, t2i.k_proj->weight, t2i.k_proj->bias), t2i.numHeads());
+  auto perHeadT = [&](const at::Tensor& x, int64_t heads) {  // [1, hw, H*c] -> [H, c, hw]
+    return perHead(x, heads).transpose(1, 2).contiguous();
+  };
+  c.t2iKeysT = perHeadT(at::linear(keysPe, t2i.k_proj->weight, t2i.k_proj->bias), t2i.numHeads());
   c.t2iValues = perHead(at::linear(c.keys, t2i.v_proj->weight, t2i.v_proj->bias), t2i.numHeads());
-  c.i2tQueriesT = perHead(at::linear(c.keysPe, i2t.q_proj->weight, i2t.q_proj->bias), i2t.numHeads())
-                      .transpose(1, 2)
-                      .contiguous();
+  c.i2tQueriesT = perHeadT(at::linear(keysPe, i2t.q_proj->weight, i2t.q_proj->bias), i2t.numHeads());
+  c.t2iPeKeysT.resize(layers->size() + 1);
+  c.i2tPeQueriesT.resize(layers->size());
+  for (size_t i = 1; i < layers->size(); ++i) {
+    auto& layer = *layers[i]->as<TwoWayAttentionBlockImpl>();
+    const DecoderAttentionImpl& a = *layer.cross_attn_token_to_image;
+    const DecoderAttentionImpl& b = *layer.cross_attn_image_to_token;
+    c.t2iPeKeysT[i] = perHeadT(at::linear(c.keyPe, a.k_proj->weight), a.numHeads());
+    c.i2tPeQueriesT[i] = perHeadT(at::linear(c.keyPe, b.q_proj->weight), b.numHeads());
+  }
+  c.t2iPeKeysT.back() = perHeadT(at::linear(c.keyPe, final_attn_token_to_image->k_proj->weight),
+                                 final_attn_token_to_image->numHeads());
   return c;
 }
 
@@ -239,10 +301,15 @@ std::pair<at::Tensor, at::Tensor> TwoWayTransformerImpl::forward(const Transform
   at::Tensor queries, keys;
   std::tie(queries, keys) = layers[0]->as<TwoWayAttentionBlockImpl>()->forward(pointEmbedding, image, pointEmbedding);
   for (size_t i = 1; i < layers->size(); ++i) {
-    std::tie(queries, keys) =
-        layers[i]->as<TwoWayAttentionBlockImpl>()->forward(queries, keys, pointEmbedding, image.keyPe);
+    std::tie(queries, keys) = layers[i]->as<TwoWayAttentionBlockImpl>()->forward(
+        queries, keys, pointEmbedding, image.t2iPeKeysT[i], image.i2tPeQueriesT[i]);
   }
-  return {finalAttention(queries, pointEmbedding, keys, image.keyPe, outputTokens), keys};
+  const int64_t n = outputTokens < 0 ? queries.size(1) : std::min(outputTokens, queries.size(1));
+  const at::Tensor mine = queries.narrow(1, 0, n);
+  const at::Tensor q = mine + pointEmbedding.narrow(1, 0, n);
+  queries = norm_final_attn->forward(
+      mine + final_attn_token_to_image->fewQueriesSplitPe(q, keys, image.t2iPeKeysT.back(), keys));
+  return {queries, keys};
 }
 
 }  // namespace supersam::model

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <utility>
+#include <vector>
 
 #include <ATen/core/Tensor.h>
 #include <torch/nn/module.h>
@@ -20,14 +21,17 @@ namespace supersam::model {
 // (SAM's no-mask embedding when there is no mask input): the same for every prompt, so a predictor computes it once
 // per image while SAM recomputes it for each prompt. The first layer then meets the prompt tokens with the image
 // tokens' projections already made (SAM's own order of operations, no re-association). h*w = hw tokens.
+// The positional encoding enters the later layers only through the attention projections, so its projections are
+// kept too (per layer and head, transposed; no bias) and the image tokens are never added to it per prompt.
 struct TransformerImageCache {
   int64_t h = 0, w = 0;
   at::Tensor keys;         // [1, hw, C]: image embedding + dense prompt embedding, token-major
   at::Tensor keyPe;        // [1, hw, C]
-  at::Tensor keysPe;       // keys + keyPe
-  at::Tensor t2iKeys;      // [H, hw, c]: layer 0, tokens -> image, k_proj(keysPe) per head (c = internal / H)
+  at::Tensor t2iKeysT;     // [H, c, hw]: layer 0, tokens -> image, k_proj(keys + keyPe) per head (c = internal / H)
   at::Tensor t2iValues;    // [H, hw, c]: layer 0, tokens -> image, v_proj(keys) per head
-  at::Tensor i2tQueriesT;  // [H, c, hw]: layer 0, image -> tokens, q_proj(keysPe) per head, transposed
+  at::Tensor i2tQueriesT;  // [H, c, hw]: layer 0, image -> tokens, q_proj(keys + keyPe) per head
+  std::vector<at::Tensor> t2iPeKeysT;     // per layer (index 0 unused) and the final attention: keyPe Wk^T per head
+  std::vector<at::Tensor> i2tPeQueriesT;  // per layer (index 0 unused): keyPe Wq^T per head
   bool defined() const { return keys.defined(); }
 };
 
@@ -38,11 +42,20 @@ class DecoderAttentionImpl : public torch::nn::Module {
   at::Tensor forward(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v);
 
   // Attention from few queries q [B, Nq, C] to many keys whose projections are given per head:
-  // kh, vh [H, Nk, c], shared by the whole batch. -> [B, Nq, C]
-  at::Tensor forwardProjectedKeys(const at::Tensor& q, const at::Tensor& kh, const at::Tensor& vh);
-  // Attention from many queries, projected per head and transposed, qhT [H, c, Nq] (shared by the batch), to few
-  // keys k, v [B, Nk, C]. -> [B, Nq, C]
-  at::Tensor forwardProjectedQueries(const at::Tensor& qhT, const at::Tensor& k, const at::Tensor& v);
+  // khT [H, c, Nk] (transposed), vh [H, Nk, c], shared by the whole batch. -> [B, Nq, C]
+  at::Tensor forwardProjectedKeys(const at::Tensor& q, const at::Tensor& khT, const at::Tensor& vh);
+  // residual [1 or B, Nq, C] + attention from many queries, projected per head and transposed, qhT [H, c, Nq]
+  // (shared by the batch), to few keys k, v [B, Nk, C]. -> [B, Nq, C]
+  at::Tensor forwardProjectedQueries(const at::Tensor& qhT, const at::Tensor& k, const at::Tensor& v,
+                                     const at::Tensor& residual);
+  // forward(q, keys + pe, v) for few queries, with the positional part given through the key projection:
+  // peKT [H, c, Nk] = (pe Wk_h^T)^T per head. keys, v [1 or B, Nk, C].
+  at::Tensor fewQueriesSplitPe(const at::Tensor& q, const at::Tensor& keys, const at::Tensor& peKT,
+                               const at::Tensor& v);
+  // residual + forward(keys + pe, k, v) for few keys k, v [B, nk, C], the positional part of the many queries given
+  // through the query projection: peQT [H, c, Nq] = (pe Wq_h^T)^T per head. keys, residual [1 or B, Nq, C].
+  at::Tensor residualFewKeysSplitPe(const at::Tensor& keys, const at::Tensor& peQT, const at::Tensor& k,
+                                    const at::Tensor& v, const at::Tensor& residual);
   int64_t numHeads() const { return m_numHeads; }
 
   torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, out_proj{nullptr};
@@ -50,6 +63,9 @@ class DecoderAttentionImpl : public torch::nn::Module {
  private:
   at::Tensor fewQueries(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v);
   at::Tensor fewKeys(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v);
+  // logitsT [B, H, nk, Nq] of many queries over few tokens with values v [B, nk, C] -> the output, plus residual
+  // (undefined: none).
+  at::Tensor tokensToImage(const at::Tensor& logitsT, const at::Tensor& v, const at::Tensor& residual);
   int64_t m_numHeads;
 };
 TORCH_MODULE(DecoderAttention);
@@ -64,12 +80,19 @@ class TwoWayAttentionBlockImpl : public torch::nn::Module {
   // The same for the first layer with the image side prepared (see TransformerImageCache); keys [B, hw, C] out.
   std::pair<at::Tensor, at::Tensor> forward(const at::Tensor& queries, const TransformerImageCache& image,
                                             const at::Tensor& queryPe);
+  // The same for a later layer, the keys' positional encoding given through its projections (peKT for the
+  // tokens-to-image attention, peQT for image-to-tokens; see the DecoderAttention methods).
+  std::pair<at::Tensor, at::Tensor> forward(const at::Tensor& queries, const at::Tensor& keys,
+                                            const at::Tensor& queryPe, const at::Tensor& peKT,
+                                            const at::Tensor& peQT);
 
   DecoderAttention self_attn{nullptr}, cross_attn_token_to_image{nullptr}, cross_attn_image_to_token{nullptr};
   torch::nn::LayerNorm norm1{nullptr}, norm2{nullptr}, norm3{nullptr}, norm4{nullptr};
   MLPBlock mlp{nullptr};
 
  private:
+  // The sparse tokens' self-attention (with their PE unless the first layer skips it) and norm1.
+  at::Tensor selfAttention(const at::Tensor& queries, const at::Tensor& queryPe);
   bool m_skipFirstLayerPe;
 };
 TORCH_MODULE(TwoWayAttentionBlock);

@@ -9,6 +9,8 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <array>
+#include <cmath>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -107,6 +109,77 @@ void profiled(const char* title, F&& f) {
   printProfile(title, seconds(t0, t1));
 }
 
+// ---- SAM's decoder and post-processing in SAM's own order of operations (segment_anything's mask_decoder.py,
+// transformer.py, Sam.postprocess_masks, predictor.predict), with this model's weights: the same-run reference for
+// the decoder's speed (what the official implementation computes per prompt, without Python's interpreter). ----
+at::Tensor literalAttention(model::DecoderAttentionImpl& a, const at::Tensor& q, const at::Tensor& k,
+                            const at::Tensor& v) {
+  const int64_t heads = a.numHeads();
+  auto split = [&](const at::Tensor& x) {
+    return x.view({x.size(0), x.size(1), heads, x.size(2) / heads}).transpose(1, 2);
+  };
+  at::Tensor qh = split(at::linear(q, a.q_proj->weight, a.q_proj->bias));
+  at::Tensor kh = split(at::linear(k, a.k_proj->weight, a.k_proj->bias));
+  at::Tensor vh = split(at::linear(v, a.v_proj->weight, a.v_proj->bias));
+  at::Tensor attn = at::softmax(at::matmul(qh, kh.transpose(2, 3)) / std::sqrt(static_cast<double>(qh.size(3))), -1);
+  at::Tensor o = at::matmul(attn, vh).transpose(1, 2);
+  return at::linear(o.reshape({o.size(0), o.size(1), -1}), a.out_proj->weight, a.out_proj->bias);
+}
+
+// Returns the masks [1, M, H0, W0] (bool) like SamPredictor.predict (return_logits = false).
+at::Tensor literalPredict(model::SamImpl& sam, const at::Tensor& emb, const at::Tensor& coords,
+                          const at::Tensor& labels, bool multimask, std::array<int64_t, 2> inputHW,
+                          std::array<int64_t, 2> originalHW) {
+  auto [sparse, dense] = sam.prompt_encoder->forward(coords, labels, at::Tensor(), at::Tensor());
+  model::MaskDecoderImpl& d = *sam.mask_decoder;
+  at::Tensor tokens = at::cat({d.iou_token->weight, d.mask_tokens->weight}, 0).unsqueeze(0);
+  tokens = at::cat({tokens.expand({sparse.size(0), -1, -1}), sparse}, 1);
+  at::Tensor src = at::repeat_interleave(emb, tokens.size(0), 0) + dense;
+  at::Tensor pos = at::repeat_interleave(sam.prompt_encoder->getDensePe(), tokens.size(0), 0);
+  const int64_t b = src.size(0), c = src.size(1), h = src.size(2), w = src.size(3);
+  // TwoWayTransformer.forward
+  at::Tensor keys = src.flatten(2).permute({0, 2, 1});
+  at::Tensor keyPe = pos.flatten(2).permute({0, 2, 1});
+  at::Tensor queries = tokens;
+  model::TwoWayTransformerImpl& t = *d.transformer;
+  for (size_t i = 0; i < t.layers->size(); ++i) {
+    auto& l = *t.layers[i]->as<model::TwoWayAttentionBlockImpl>();
+    if (i == 0) {
+      queries = literalAttention(*l.self_attn, queries, queries, queries);
+    } else {
+      at::Tensor q = queries + tokens;
+      queries = queries + literalAttention(*l.self_attn, q, q, queries);
+    }
+    queries = l.norm1->forward(queries);
+    at::Tensor q = queries + tokens, k = keys + keyPe;
+    queries = l.norm2->forward(queries + literalAttention(*l.cross_attn_token_to_image, q, k, keys));
+    queries = l.norm3->forward(queries + l.mlp->forward(queries));
+    q = queries + tokens;
+    k = keys + keyPe;
+    keys = l.norm4->forward(keys + literalAttention(*l.cross_attn_image_to_token, k, q, queries));
+  }
+  at::Tensor q = queries + tokens, k = keys + keyPe;
+  queries = t.norm_final_attn->forward(queries + literalAttention(*t.final_attn_token_to_image, q, k, keys));
+  // MaskDecoder.predict_masks
+  src = keys.transpose(1, 2).reshape({b, c, h, w});
+  at::Tensor up = d.output_upscaling->forward(src);
+  std::vector<at::Tensor> hyper;
+  for (int64_t i = 0; i < 4; ++i) {
+    hyper.push_back(d.output_hypernetworks_mlps[i]->as<model::MLPImpl>()->forward(queries.select(1, 1 + i)));
+  }
+  at::Tensor hyperIn = at::stack(hyper, 1);
+  at::Tensor masks = at::matmul(hyperIn, up.view({b, up.size(1), -1})).view({b, -1, up.size(2), up.size(3)});
+  at::Tensor iou = d.iou_prediction_head->forward(queries.select(1, 0));
+  masks = multimask ? masks.narrow(1, 1, 3) : masks.narrow(1, 0, 1);
+  (void)iou;
+  // Sam.postprocess_masks, then the threshold.
+  const int64_t S = sam.arch().imageSize;
+  at::Tensor m = at::upsample_bilinear2d(masks, {S, S}, false);
+  m = m.narrow(2, 0, inputHW[0]).narrow(3, 0, inputHW[1]);
+  m = at::upsample_bilinear2d(m, {originalHW[0], originalHW[1]}, false);
+  return m > 0.0;
+}
+
 std::string argValue(int argc, char** argv, const std::string& name, const std::string& fallback) {
   for (int i = 1; i + 1 < argc; ++i) {
     if (argv[i] == name) return argv[i + 1];
@@ -195,6 +268,38 @@ int main(int argc, char** argv) {
                 "mean %.1f ms CPU\n",
                 multimask ? "multimask, 3 masks" : "single mask", static_cast<long long>(origH),
                 static_cast<long long>(origW), median(dec), dec.size(), cpuMs / static_cast<double>(dec.size()));
+  }
+  // The same prompts through SAM's own order of operations, alternating with ours so that both see the same
+  // machine state: the ratio is the figure to compare across machines.
+  for (bool multimask : {false, true}) {
+    std::vector<double> ours, literal;
+    for (int i = 0; i < prompts + 2; ++i) {
+      infer::Prompt p;
+      p.points = {{static_cast<float>(origW) * (0.2f + 0.03f * i), static_cast<float>(origH) * 0.5f}};
+      p.labels = {1};
+      p.multimask = multimask;
+      at::Tensor coords = at::tensor({p.points[0][0] * static_cast<float>(inputHW[1]) / static_cast<float>(origW),
+                                      p.points[0][1] * static_cast<float>(inputHW[0]) / static_cast<float>(origH)})
+                              .view({1, 1, 2});
+      at::Tensor labels = at::ones({1, 1}, at::kLong);
+      auto t0 = Clock::now();
+      infer::Prediction out = pred.predict(p);
+      auto t1 = Clock::now();
+      at::Tensor ref = literalPredict(*sam, emb, coords, labels, multimask, inputHW, {origH, origW});
+      auto t2 = Clock::now();
+      if (i >= 2) {
+        ours.push_back(seconds(t0, t1) * 1000.0);
+        literal.push_back(seconds(t1, t2) * 1000.0);
+      }
+      if (i == 0) {
+        const double differ = (out.masks.unsqueeze(0) != ref).sum().item<double>() / static_cast<double>(ref.numel());
+        std::printf("  (%s: masks differ from SAM's order of operations at %.2g of the pixels)\n",
+                    multimask ? "multimask" : "single", differ);
+      }
+    }
+    std::printf("SAM's order of operations (%s), same run: median %.1f ms vs ours %.1f ms = %.2fx\n",
+                multimask ? "multimask, 3 masks" : "single mask", median(literal), median(ours),
+                median(ours) / median(literal));
   }
   std::printf("peak RSS: %.0f MB\n", peakRssMb());
 
