@@ -224,7 +224,8 @@ std::string search(const SearchParams& p, const JobSink& sink) {
   const search::EvaluatedPoint* best = report.bestPoint();
   std::string text = (report.cancelled ? "cancelled: " : "") + std::to_string(report.points.size()) +
                      " subnets (" + std::to_string(report.evaluated) + " evaluated, " +
-                     std::to_string(report.reused) + " reused), stopped: " + report.stopReason;
+                     std::to_string(report.reused) + " reused; " + std::to_string(report.screened) +
+                     " over a budget, ranked without evaluating), stopped: " + report.stopReason;
   if (best) text += "; best mIoU " + fmt(best->metrics.quality) + " " + best->id.text;
   return text;
 }
