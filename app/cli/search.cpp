@@ -42,7 +42,9 @@ and a run that was killed resumes where it stopped when started again with the s
   --max-latency-ms X     budget on the measured image-encoder latency (median of 3 runs, this machine)
   --budget EVALS         distinct subnets to evaluate (default 100)
   --time S               wall-clock budget in seconds (with --budget: whichever comes first)
-  --backend B            native (built-in OpenTuner-style tuner, default) | random | opentuner (the real one)
+  --backend B            native (built-in tuner: OpenTuner's default search plus a budget-edge local search,
+                         default) | native-port (OpenTuner's default search alone) | random | opentuner (the real
+                         one)
   --space 2d|1d          2d: widths and the prunable blocks (default); 1d: widths only, every block kept
   --widths ordinal|enum  width parameters as ordered integer indices (default: the tuner's numeric
                          operators then exploit that wider is better) or as enums (OpenTuner's and the official

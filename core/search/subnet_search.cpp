@@ -52,8 +52,8 @@ void SubnetSearchSettings::validate() const {
   require(!modelPath.empty(), "subnet search: no supernet checkpoint given");
   require(!dataset.empty(), "subnet search: no dataset spec given");
   require(!dbPath.empty(), "subnet search: no results database file given");
-  require(backend == "native" || backend == "random" || backend == "opentuner",
-          "search backend must be native, random or opentuner, got '" + backend + "'");
+  require(backend == "native" || backend == "native-port" || backend == "random" || backend == "opentuner",
+          "search backend must be native, native-port, random or opentuner, got '" + backend + "'");
   require(metric == "oracle" || metric == "ranked" || metric == "single",
           "search metric must be oracle, ranked or single, got '" + metric + "'");
   require(widths == "ordinal" || widths == "enum", "search widths must be ordinal or enum, got '" + widths + "'");

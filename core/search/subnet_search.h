@@ -36,7 +36,7 @@ struct SubnetSearchSettings {
   Constraints constraints;                  // maxLatencyMs set = latency measured (median of 3 encoder runs)
   int64_t maxEvaluations = 100;             // distinct subnets of this run; 0 = unlimited
   double maxSeconds = 0.0;                  // 0 = unlimited
-  std::string backend = "native";           // native | random | opentuner
+  std::string backend = "native";           // native | native-port | random | opentuner
   std::string widths = "ordinal";           // ordinal | enum
   bool widthsOnly = false;                  // "1D": keep every block (the space's widths, no block dropped)
   // Informed seed subnets evaluated first (budgetSeeds in subnet_problem.h): auto = on for native and opentuner,

@@ -26,6 +26,13 @@ class SearchContext {
   // OpenTuner's objective.compare on configurations: < 0 when a is better. A configuration without a result
   // compares worse than any with one.
   virtual int compare(const Config& a, const Config& b) const = 0;
+  // Whether the problem's budgets can be checked without an evaluation (analytical costs), and whether `c` meets
+  // them (true when they cannot be checked).
+  virtual bool hasAnalyticBudget() const { return false; }
+  virtual bool fitsBudget(const Config& c) const {
+    (void)c;
+    return true;
+  }
   bool lt(const Config& a, const Config& b) const { return compare(a, b) < 0; }
   bool lte(const Config& a, const Config& b) const { return compare(a, b) <= 0; }
 };
@@ -72,7 +79,9 @@ class PureRandom : public Technique {
   }
 };
 
-// "native": AUCBanditMetaTechniqueA (see technique_bandit.h); "random": PureRandom. util::Error otherwise.
+// "native": the built-in tuner, AUCBanditMetaTechniqueA's members plus BudgetExchange (technique_exchange.h);
+// "native-port": AUCBanditMetaTechniqueA exactly as OpenTuner composes it; "random": PureRandom. util::Error
+// otherwise.
 std::unique_ptr<Technique> makeTechnique(const std::string& name);
 
 }  // namespace supersam::search

@@ -6,6 +6,7 @@
 #include <numeric>
 
 #include "core/search/technique_de.h"
+#include "core/search/technique_exchange.h"
 #include "core/search/technique_greedy.h"
 #include "core/search/technique_nelder_mead.h"
 #include "core/util/error.h"
@@ -103,10 +104,21 @@ void AucBanditMetaTechnique::onResult(SearchContext& ctx, int64_t requestId, con
   m_members[k]->onResult(ctx, requestId, outcome);
 }
 
+std::unique_ptr<AucBanditMetaTechnique> AucBanditMetaTechnique::makeBuiltIn() {
+  std::vector<std::unique_ptr<Technique>> members;
+  members.push_back(std::make_unique<DifferentialEvolution>());
+  members.push_back(std::make_unique<GreedyMutation>(GreedyMutation::Kind::Uniform, 0.1));
+  members.push_back(std::make_unique<GreedyMutation>(GreedyMutation::Kind::Normal, 0.3, 0.1));
+  members.push_back(std::make_unique<NelderMead>());
+  members.push_back(std::make_unique<BudgetExchange>());
+  return std::make_unique<AucBanditMetaTechnique>(std::move(members), "AUCBanditMetaTechniqueA+BudgetExchange");
+}
+
 std::unique_ptr<Technique> makeTechnique(const std::string& name) {
-  if (name == "native") return AucBanditMetaTechnique::makeDefault();
+  if (name == "native") return AucBanditMetaTechnique::makeBuiltIn();
+  if (name == "native-port") return AucBanditMetaTechnique::makeDefault();
   if (name == "random") return std::make_unique<PureRandom>();
-  throw util::Error("unknown search technique '" + name + "': expected native or random");
+  throw util::Error("unknown search technique '" + name + "': expected native, native-port or random");
 }
 
 }  // namespace supersam::search

@@ -47,6 +47,9 @@ class AucBanditMetaTechnique : public Technique {
                          size_t window = 500);
   // AUCBanditMetaTechniqueA with OpenTuner's default settings.
   static std::unique_ptr<AucBanditMetaTechnique> makeDefault();
+  // The built-in tuner: the same members plus BudgetExchange (technique_exchange.h), which only proposes when the
+  // problem has analytical budgets.
+  static std::unique_ptr<AucBanditMetaTechnique> makeBuiltIn();
 
   std::string name() const override { return m_name; }
   Proposal propose(SearchContext& ctx, int64_t requestId) override;

@@ -44,6 +44,26 @@ struct Screened {
   Score score;
 };
 
+// The configuration's result from its analytical costs alone when those already break a budget whose figure they
+// know; nullopt when it may be feasible (or nothing is known) and must be evaluated.
+std::optional<Screened> screen(const Problem& problem, const Config& c) {
+  if (!problem.costOf || !problem.constraints.any()) return std::nullopt;
+  Screened s;
+  s.metrics = problem.costOf(c);
+  s.metrics.quality = kUnknown;
+  s.metrics.latencyMs = kUnknown;
+  const Constraints& all = problem.constraints;
+  Constraints known;
+  if (all.maxParams && !std::isnan(s.metrics.params)) known.maxParams = all.maxParams;
+  if (all.maxMacs && !std::isnan(s.metrics.macs)) known.maxMacs = all.maxMacs;
+  if (all.maxBytes && !std::isnan(s.metrics.bytes)) known.maxBytes = all.maxBytes;
+  s.score = scoreOf(s.metrics, known);
+  if (s.score.feasible) return std::nullopt;
+  return s;
+}
+
+// New: evaluated now. Reused: found in the ResultStore. Duplicate: this configuration already has a result in this
+// run. Alias: another configuration of this run (or of this generation) has the same identity.
 class Driver : public SearchContext {
  public:
   Driver(const Problem& p, uint64_t seed) : m_problem(p), m_rng(seed) {}
@@ -54,6 +74,11 @@ class Driver : public SearchContext {
     return report.best >= 0 ? &report.points[static_cast<size_t>(report.best)].config : nullptr;
   }
   bool hasResult(const Config& c) const override { return index.count(c) > 0 || screened.count(c) > 0; }
+  bool hasAnalyticBudget() const override {
+    const Constraints& b = m_problem.constraints;
+    return m_problem.costOf && (b.maxParams || b.maxMacs || b.maxBytes);
+  }
+  bool fitsBudget(const Config& c) const override { return !screen(m_problem, c).has_value(); }
   int compare(const Config& a, const Config& b) const override {
     const Score* sa = scoreOf(a);
     const Score* sb = scoreOf(b);
@@ -85,26 +110,6 @@ class Driver : public SearchContext {
   Rng m_rng;
 };
 
-// The configuration's result from its analytical costs alone when those already break a budget whose figure they
-// know; nullopt when it may be feasible (or nothing is known) and must be evaluated.
-std::optional<Screened> screen(const Problem& problem, const Config& c) {
-  if (!problem.costOf || !problem.constraints.any()) return std::nullopt;
-  Screened s;
-  s.metrics = problem.costOf(c);
-  s.metrics.quality = kUnknown;
-  s.metrics.latencyMs = kUnknown;
-  const Constraints& all = problem.constraints;
-  Constraints known;
-  if (all.maxParams && !std::isnan(s.metrics.params)) known.maxParams = all.maxParams;
-  if (all.maxMacs && !std::isnan(s.metrics.macs)) known.maxMacs = all.maxMacs;
-  if (all.maxBytes && !std::isnan(s.metrics.bytes)) known.maxBytes = all.maxBytes;
-  s.score = scoreOf(s.metrics, known);
-  if (s.score.feasible) return std::nullopt;
-  return s;
-}
-
-// New: evaluated now. Reused: found in the ResultStore. Duplicate: this configuration already has a result in this
-// run. Alias: another configuration of this run (or of this generation) has the same identity.
 enum class ReqKind { New, Reused, Duplicate, Alias };
 
 struct Request {

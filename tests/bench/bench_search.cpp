@@ -1,6 +1,7 @@
-// Evaluations needed to reach the best value found by a long run: built-in tuner (OpenTuner's
-// AUCBanditMetaTechniqueA port) vs random search, over several seeds, on a synthetic objective shaped like the
-// supernet's (12 blocks x 5 widths + 5 prunable blocks, per-block sensitivities, noise, a parameter budget).
+// Evaluations needed to reach the best value found by a long run: the built-in tuner, OpenTuner's
+// AUCBanditMetaTechniqueA port alone and random search, over several seeds, on a synthetic objective shaped like
+// the supernet's (12 blocks x 5 widths + 5 prunable blocks, per-block sensitivities, noise, a parameter budget),
+// with every configuration evaluated and with the cost known up front (screening).
 // Usage: bench_search [seeds=8] [cap=3000] [long=1000] [--parallel]   (--parallel: wall time of 2-thread generations with a
 // 20 ms objective vs sequential)
 #include <algorithm>
@@ -39,11 +40,21 @@ double median(std::vector<int64_t> v) {
   return n % 2 ? static_cast<double>(v[n / 2]) : 0.5 * static_cast<double>(v[n / 2 - 1] + v[n / 2]);
 }
 
-void compare(const char* label, testing::SyntheticSupernet& s, int seeds, int64_t cap, int64_t longEvals) {
+// costKnown: the problem knows each configuration's cost without evaluating it (as the subnet search does), so
+// configurations over the budget are screened and the built-in tuner's budget-edge exchanges take part.
+void compare(const char* label, testing::SyntheticSupernet& s, int seeds, int64_t cap, int64_t longEvals,
+             bool costKnown, const std::vector<std::string>& techniques) {
   const int64_t budget = 110;
   Problem p = s.problem(static_cast<double>(budget));
-  // The reference: the best feasible value of a long native run (own seed).
-  auto longRun = makeTechnique("native");
+  if (costKnown) {
+    p.costOf = [&s](const Config& c) {
+      Metrics m;
+      m.params = s.evaluate(c).params;
+      return m;
+    };
+  }
+  // The reference: the best feasible value of a long run of OpenTuner's default search (own seed).
+  auto longRun = makeTechnique("native-port");
   SearchOptions lo;
   lo.maxEvaluations = longEvals;
   lo.seed = 1000;
@@ -53,20 +64,27 @@ void compare(const char* label, testing::SyntheticSupernet& s, int seeds, int64_
   std::printf("%s: long run (%lld evals) best %.5f, target %.5f (noise-free optimum %.5f)\n", label,
               static_cast<long long>(lo.maxEvaluations), ref.bestPoint()->metrics.quality, target,
               s.optimum(budget));
-  std::vector<int64_t> nat, rnd;
-  std::vector<double> ratios;
+  std::vector<std::vector<int64_t>> reach(techniques.size());
   for (int i = 0; i < seeds; ++i) {
-    nat.push_back(evalsToReach(p, "native", 1 + i, target, cap));
-    rnd.push_back(evalsToReach(p, "random", 1 + i, target, cap));
-    ratios.push_back(static_cast<double>(nat.back()) / static_cast<double>(rnd.back()));
-    std::printf("  seed %d: native %lld, random %lld%s\n", 1 + i, static_cast<long long>(nat.back()),
-                static_cast<long long>(rnd.back()), rnd.back() > cap ? " (not reached: capped)" : "");
+    std::printf("  seed %d:", 1 + i);
+    for (size_t k = 0; k < techniques.size(); ++k) {
+      reach[k].push_back(evalsToReach(p, techniques[k], 1 + i, target, cap));
+      std::printf(" %s %lld%s", techniques[k].c_str(), static_cast<long long>(reach[k].back()),
+                  reach[k].back() > cap ? " (capped)" : "");
+    }
+    std::printf("\n");
   }
-  std::sort(ratios.begin(), ratios.end());
-  std::printf("  median evals: native %.0f, random %.0f (cap %lld) -> ratio of medians %.3f, median per-seed ratio "
-              "%.3f (random capped values are lower bounds, so the ratios are upper bounds)\n",
-              median(nat), median(rnd), static_cast<long long>(cap), median(nat) / median(rnd),
-              ratios[ratios.size() / 2]);
+  std::printf("  median evaluations (cap %lld; capped values are lower bounds):", static_cast<long long>(cap));
+  for (size_t k = 0; k < techniques.size(); ++k) std::printf(" %s %.0f", techniques[k].c_str(), median(reach[k]));
+  const auto random = std::find(techniques.begin(), techniques.end(), "random");
+  if (random != techniques.end()) {
+    const double r = median(reach[static_cast<size_t>(random - techniques.begin())]);
+    std::printf("; ratio to random:");
+    for (size_t k = 0; k < techniques.size(); ++k) {
+      if (techniques[k] != "random") std::printf(" %s %.3f", techniques[k].c_str(), median(reach[k]) / r);
+    }
+  }
+  std::printf("\n");
 }
 
 void parallelTiming() {
@@ -114,11 +132,14 @@ int main(int argc, char** argv) {
   }
   testing::SyntheticSupernet enumWidths;
   enumWidths.noise = 0.002;
-  compare("enum widths (as OpenTuner / the official code)", enumWidths, seeds, cap, longEvals);
+  compare("enum widths (as OpenTuner / the official code)", enumWidths, seeds, cap, longEvals, false,
+          {"native-port", "random"});
   testing::SyntheticSupernet ordinal;
   ordinal.noise = 0.002;
   ordinal.widthAsInt = true;
-  compare("ordinal widths (integer parameters)", ordinal, seeds, cap, longEvals);
+  compare("ordinal widths (integer parameters)", ordinal, seeds, cap, longEvals, false, {"native-port", "random"});
+  compare("ordinal widths, cost known (over-budget screened; the built-in tuner's budget-edge exchanges)", ordinal,
+          seeds, cap, longEvals, true, {"native", "native-port", "random"});
   if (parallel) parallelTiming();
   return 0;
 }

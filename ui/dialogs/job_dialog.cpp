@@ -136,7 +136,7 @@ JobDialog::JobDialog(JobKind kind, JobRunner* runner, QWidget* parent)
       setWindowTitle(tr("Search subnets"));
       addText("dataset", tr("Dataset"), {}, kNoBrowse);
       addText("db", tr("Results database"), {}, kSaveFile);
-      addChoice("backend", tr("Backend"), {"native", "random", "opentuner"});
+      addChoice("backend", tr("Backend"), {"native", "native-port", "random", "opentuner"});
       addChoice("widths", tr("Width parameters"), {"ordinal", "enum"});
       addText("python", tr("Python (OpenTuner)"), "/usr/bin/python3", kOpenFile);
       m_fields["python"]->setToolTip(tr("Python with OpenTuner installed (pip install opentuner); used only by the "

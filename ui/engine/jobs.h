@@ -74,7 +74,7 @@ struct SearchParams {
   ModelSource model;
   std::string dataset;
   std::string db;             // results database (created if missing)
-  std::string backend = "native";  // native, random or opentuner
+  std::string backend = "native";  // native, native-port, random or opentuner
   std::string widths = "ordinal";  // ordinal or enum (core/search/subnet_problem.h)
   std::string python = "/usr/bin/python3";  // for the opentuner backend
   long long budget = 20;      // evaluations
