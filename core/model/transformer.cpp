@@ -48,8 +48,10 @@ at::Tensor DecoderAttentionImpl::forward(const at::Tensor& q, const at::Tensor& 
 }
 
 // Tokens attend to the image. Per head h, with Wk_h [c, C]: logits = (q_h Wk_h) k^T + q_h . bk_h, and
-// softmax(..) (v Wv_h^T + bv_h) = (softmax(..) v) Wv_h^T + bv_h because each softmax row sums to 1.
-at::Tensor DecoderAttentionImpl::fewQueries(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v) {
+// softmax(..) (v Wv_h^T + bv_h) = (softmax(..) v) Wv_h^T + bv_h because each softmax row sums to 1. With peKT, the
+// keys' positional part enters as q_h (pe Wk_h^T)^T.
+at::Tensor DecoderAttentionImpl::fewQueries(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                            const at::Tensor& peKT) {
   const int64_t B = std::max(q.size(0), k.size(0)), nq = q.size(1), nk = k.size(1), C = k.size(2);
   const int64_t H = m_numHeads, c = q_proj->weight.size(0) / H;
   const double scale = 1.0 / std::sqrt(static_cast<double>(c));
@@ -57,6 +59,10 @@ at::Tensor DecoderAttentionImpl::fewQueries(const at::Tensor& q, const at::Tenso
   at::Tensor qk = at::matmul(qh, k_proj->weight.view({H, c, C}));                        // [B, H, nq, C]
   at::Tensor qb = at::matmul(qh, k_proj->bias.view({H, c, 1}));                          // [B, H, nq, 1]
   at::Tensor logits = at::matmul(qk.reshape({B, H * nq, C}), k.transpose(1, 2)).view({B, H, nq, nk}) + qb;
+  if (peKT.defined()) {
+    at::Tensor pe = at::bmm(qh.permute({1, 0, 2, 3}).reshape({H, B * nq, c}), peKT).view({H, B, nq, nk});
+    logits += pe.permute({1, 0, 2, 3});
+  }
   at::Tensor attn = at::softmax(logits, -1);
   at::Tensor av = at::matmul(attn.view({B, H * nq, nk}), v).view({B, H, nq, C});
   at::Tensor oh = at::matmul(av, v_proj->weight.view({H, c, C}).transpose(1, 2)) + v_proj->bias.view({1, H, 1, c});
@@ -65,8 +71,10 @@ at::Tensor DecoderAttentionImpl::fewQueries(const at::Tensor& q, const at::Tenso
 
 // The image attends to the tokens. Per head h, with Wq_h [c, C]: logits = q (Wq_h^T k_h^T) + bq_h . k_h, computed
 // transposed ([B, H, nk, nq], so the softmax runs over a strided axis with long contiguous rows instead of over
-// rows of nk values); the output projection is folded into the values: sum_h attn_h (v_h Wo_h^T) + bo.
-at::Tensor DecoderAttentionImpl::fewKeys(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v) {
+// rows of nk values); the output projection is folded into the values: sum_h attn_h (v_h Wo_h^T) + bo. With peQT,
+// the queries' positional part enters as k_h (pe Wq_h^T)^T; with a residual, it is added (tokensToImage).
+at::Tensor DecoderAttentionImpl::fewKeys(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                         const at::Tensor& peQT, const at::Tensor& residual) {
   const int64_t B = std::max(q.size(0), k.size(0)), nq = q.size(1), nk = k.size(1), C = q.size(2);
   const int64_t H = m_numHeads, c = q_proj->weight.size(0) / H;
   const double scale = 1.0 / std::sqrt(static_cast<double>(c));
@@ -74,7 +82,11 @@ at::Tensor DecoderAttentionImpl::fewKeys(const at::Tensor& q, const at::Tensor& 
   at::Tensor kq = at::matmul(kh, q_proj->weight.view({H, c, C}));                        // [B, H, nk, C]
   at::Tensor kb = at::matmul(kh, q_proj->bias.view({H, c, 1}));                          // [B, H, nk, 1]
   at::Tensor logitsT = at::matmul(kq.reshape({B, H * nk, C}), q.transpose(1, 2)).view({B, H, nk, nq}) + kb;
-  return tokensToImage(logitsT, v, at::Tensor());
+  if (peQT.defined()) {
+    at::Tensor pe = at::bmm(kh.permute({1, 0, 2, 3}).reshape({H, B * nk, c}), peQT).view({H, B, nk, nq});
+    logitsT += pe.permute({1, 0, 2, 3});
+  }
+  return tokensToImage(logitsT, v, residual);
 }
 
 // softmax over the tokens, then sum_h attn_h^T (v_h Wo_h^T) + bo (+ residual): with a residual, the bias and the
@@ -111,35 +123,13 @@ at::Tensor DecoderAttentionImpl::forwardProjectedKeys(const at::Tensor& q, const
 
 at::Tensor DecoderAttentionImpl::fewQueriesSplitPe(const at::Tensor& q, const at::Tensor& keys,
                                                    const at::Tensor& peKT, const at::Tensor& v) {
-  const int64_t B = std::max(q.size(0), keys.size(0)), nq = q.size(1), nk = keys.size(1), C = keys.size(2);
-  const int64_t H = m_numHeads, c = q_proj->weight.size(0) / H;
-  const double scale = 1.0 / std::sqrt(static_cast<double>(c));
-  at::Tensor qh = separateHeads(at::linear(q, q_proj->weight, q_proj->bias), H) * scale;  // [B, H, nq, c]
-  at::Tensor qk = at::matmul(qh, k_proj->weight.view({H, c, C}));                        // [B, H, nq, C]
-  at::Tensor qb = at::matmul(qh, k_proj->bias.view({H, c, 1}));                          // [B, H, nq, 1]
-  at::Tensor logits = at::matmul(qk.reshape({B, H * nq, C}), keys.transpose(1, 2)).view({B, H, nq, nk}) + qb;
-  // + q_h (pe Wk_h^T)^T: the positional part of the keys through the key projection, per head.
-  at::Tensor pe = at::bmm(qh.permute({1, 0, 2, 3}).reshape({H, B * nq, c}), peKT).view({H, B, nq, nk});
-  logits += pe.permute({1, 0, 2, 3});
-  at::Tensor attn = at::softmax(logits, -1);
-  at::Tensor av = at::matmul(attn.view({B, H * nq, nk}), v).view({B, H, nq, C});
-  at::Tensor oh = at::matmul(av, v_proj->weight.view({H, c, C}).transpose(1, 2)) + v_proj->bias.view({1, H, 1, c});
-  return at::linear(recombineHeads(oh), out_proj->weight, out_proj->bias);
+  return fewQueries(q, keys, v, peKT);
 }
 
 at::Tensor DecoderAttentionImpl::residualFewKeysSplitPe(const at::Tensor& keys, const at::Tensor& peQT,
                                                         const at::Tensor& k, const at::Tensor& v,
                                                         const at::Tensor& residual) {
-  const int64_t B = std::max(keys.size(0), k.size(0)), nq = keys.size(1), nk = k.size(1), C = keys.size(2);
-  const int64_t H = m_numHeads, c = q_proj->weight.size(0) / H;
-  const double scale = 1.0 / std::sqrt(static_cast<double>(c));
-  at::Tensor kh = separateHeads(at::linear(k, k_proj->weight, k_proj->bias), H) * scale;  // [B, H, nk, c]
-  at::Tensor kq = at::matmul(kh, q_proj->weight.view({H, c, C}));                        // [B, H, nk, C]
-  at::Tensor kb = at::matmul(kh, q_proj->bias.view({H, c, 1}));                          // [B, H, nk, 1]
-  at::Tensor logitsT = at::matmul(kq.reshape({B, H * nk, C}), keys.transpose(1, 2)).view({B, H, nk, nq}) + kb;
-  at::Tensor pe = at::bmm(kh.permute({1, 0, 2, 3}).reshape({H, B * nk, c}), peQT).view({H, B, nk, nq});
-  logitsT += pe.permute({1, 0, 2, 3});
-  return tokensToImage(logitsT, v, residual);
+  return fewKeys(keys, k, v, peQT, residual);
 }
 
 // Per head h and batch element b: logits = qh (kh_b)^T, computed transposed ([nk, Nq], long contiguous rows for the

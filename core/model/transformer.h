@@ -61,8 +61,11 @@ class DecoderAttentionImpl : public torch::nn::Module {
   torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, out_proj{nullptr};
 
  private:
-  at::Tensor fewQueries(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v);
-  at::Tensor fewKeys(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v);
+  // Re-associated attention (see the .cpp); the optional arguments as in fewQueriesSplitPe/residualFewKeysSplitPe.
+  at::Tensor fewQueries(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                        const at::Tensor& peKT = at::Tensor());
+  at::Tensor fewKeys(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                     const at::Tensor& peQT = at::Tensor(), const at::Tensor& residual = at::Tensor());
   // logitsT [B, H, nk, Nq] of many queries over few tokens with values v [B, nk, C] -> the output, plus residual
   // (undefined: none).
   at::Tensor tokensToImage(const at::Tensor& logitsT, const at::Tensor& v, const at::Tensor& residual);

@@ -72,13 +72,26 @@ AucBanditMetaTechnique::AucBanditMetaTechnique(std::vector<std::unique_ptr<Techn
       m_bandit(m_members.size(), c, window),
       m_proposals(m_members.size(), 0) {}
 
-std::unique_ptr<AucBanditMetaTechnique> AucBanditMetaTechnique::makeDefault() {
+namespace {
+// OpenTuner's AUCBanditMetaTechniqueA members, in its order.
+std::vector<std::unique_ptr<Technique>> openTunerMembers() {
   std::vector<std::unique_ptr<Technique>> members;
   members.push_back(std::make_unique<DifferentialEvolution>());
   members.push_back(std::make_unique<GreedyMutation>(GreedyMutation::Kind::Uniform, 0.1));
   members.push_back(std::make_unique<GreedyMutation>(GreedyMutation::Kind::Normal, 0.3, 0.1));
   members.push_back(std::make_unique<NelderMead>());
-  return std::make_unique<AucBanditMetaTechnique>(std::move(members), "AUCBanditMetaTechniqueA");
+  return members;
+}
+}  // namespace
+
+std::unique_ptr<AucBanditMetaTechnique> AucBanditMetaTechnique::makeDefault() {
+  return std::make_unique<AucBanditMetaTechnique>(openTunerMembers(), "AUCBanditMetaTechniqueA");
+}
+
+std::unique_ptr<AucBanditMetaTechnique> AucBanditMetaTechnique::makeBuiltIn() {
+  std::vector<std::unique_ptr<Technique>> members = openTunerMembers();
+  members.push_back(std::make_unique<BudgetExchange>());
+  return std::make_unique<AucBanditMetaTechnique>(std::move(members), "AUCBanditMetaTechniqueA+BudgetExchange");
 }
 
 Proposal AucBanditMetaTechnique::propose(SearchContext& ctx, int64_t requestId) {
@@ -102,16 +115,6 @@ void AucBanditMetaTechnique::onResult(SearchContext& ctx, int64_t requestId, con
   m_outstanding.erase(it);
   m_bandit.onResult(k, outcome.wasNewBest && !outcome.duplicate);
   m_members[k]->onResult(ctx, requestId, outcome);
-}
-
-std::unique_ptr<AucBanditMetaTechnique> AucBanditMetaTechnique::makeBuiltIn() {
-  std::vector<std::unique_ptr<Technique>> members;
-  members.push_back(std::make_unique<DifferentialEvolution>());
-  members.push_back(std::make_unique<GreedyMutation>(GreedyMutation::Kind::Uniform, 0.1));
-  members.push_back(std::make_unique<GreedyMutation>(GreedyMutation::Kind::Normal, 0.3, 0.1));
-  members.push_back(std::make_unique<NelderMead>());
-  members.push_back(std::make_unique<BudgetExchange>());
-  return std::make_unique<AucBanditMetaTechnique>(std::move(members), "AUCBanditMetaTechniqueA+BudgetExchange");
 }
 
 std::unique_ptr<Technique> makeTechnique(const std::string& name) {

@@ -29,6 +29,7 @@
 #include "core/model/sam.h"
 #include "core/util/runtime.h"
 #include "core/util/process_env.h"
+#include "tests/common/sam_literal.h"
 
 using namespace supersam;
 using Clock = std::chrono::steady_clock;
@@ -112,20 +113,6 @@ void profiled(const char* title, F&& f) {
 // ---- SAM's decoder and post-processing in SAM's own order of operations (segment_anything's mask_decoder.py,
 // transformer.py, Sam.postprocess_masks, predictor.predict), with this model's weights: the same-run reference for
 // the decoder's speed (what the official implementation computes per prompt, without Python's interpreter). ----
-at::Tensor literalAttention(model::DecoderAttentionImpl& a, const at::Tensor& q, const at::Tensor& k,
-                            const at::Tensor& v) {
-  const int64_t heads = a.numHeads();
-  auto split = [&](const at::Tensor& x) {
-    return x.view({x.size(0), x.size(1), heads, x.size(2) / heads}).transpose(1, 2);
-  };
-  at::Tensor qh = split(at::linear(q, a.q_proj->weight, a.q_proj->bias));
-  at::Tensor kh = split(at::linear(k, a.k_proj->weight, a.k_proj->bias));
-  at::Tensor vh = split(at::linear(v, a.v_proj->weight, a.v_proj->bias));
-  at::Tensor attn = at::softmax(at::matmul(qh, kh.transpose(2, 3)) / std::sqrt(static_cast<double>(qh.size(3))), -1);
-  at::Tensor o = at::matmul(attn, vh).transpose(1, 2);
-  return at::linear(o.reshape({o.size(0), o.size(1), -1}), a.out_proj->weight, a.out_proj->bias);
-}
-
 // Returns the masks [1, M, H0, W0] (bool) like SamPredictor.predict (return_logits = false).
 at::Tensor literalPredict(model::SamImpl& sam, const at::Tensor& emb, const at::Tensor& coords,
                           const at::Tensor& labels, bool multimask, std::array<int64_t, 2> inputHW,
@@ -145,21 +132,21 @@ at::Tensor literalPredict(model::SamImpl& sam, const at::Tensor& emb, const at::
   for (size_t i = 0; i < t.layers->size(); ++i) {
     auto& l = *t.layers[i]->as<model::TwoWayAttentionBlockImpl>();
     if (i == 0) {
-      queries = literalAttention(*l.self_attn, queries, queries, queries);
+      queries = test::samAttention(*l.self_attn, queries, queries, queries);
     } else {
       at::Tensor q = queries + tokens;
-      queries = queries + literalAttention(*l.self_attn, q, q, queries);
+      queries = queries + test::samAttention(*l.self_attn, q, q, queries);
     }
     queries = l.norm1->forward(queries);
     at::Tensor q = queries + tokens, k = keys + keyPe;
-    queries = l.norm2->forward(queries + literalAttention(*l.cross_attn_token_to_image, q, k, keys));
+    queries = l.norm2->forward(queries + test::samAttention(*l.cross_attn_token_to_image, q, k, keys));
     queries = l.norm3->forward(queries + l.mlp->forward(queries));
     q = queries + tokens;
     k = keys + keyPe;
-    keys = l.norm4->forward(keys + literalAttention(*l.cross_attn_image_to_token, k, q, queries));
+    keys = l.norm4->forward(keys + test::samAttention(*l.cross_attn_image_to_token, k, q, queries));
   }
   at::Tensor q = queries + tokens, k = keys + keyPe;
-  queries = t.norm_final_attn->forward(queries + literalAttention(*t.final_attn_token_to_image, q, k, keys));
+  queries = t.norm_final_attn->forward(queries + test::samAttention(*t.final_attn_token_to_image, q, k, keys));
   // MaskDecoder.predict_masks
   src = keys.transpose(1, 2).reshape({b, c, h, w});
   at::Tensor up = d.output_upscaling->forward(src);
