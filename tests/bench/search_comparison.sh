@@ -55,4 +55,8 @@ for n in "${names[@]}"; do
   [ -f "$OUT/$n.json" ] || { echo "search_comparison: $n not run yet: no summary" >&2; exit 0; }
   files+=("$OUT/$n.json")
 done
-python3 tests/bench/combine_search_runs.py --reference "$OUT/reference.json" "${files[@]}" | tee "$OUT/summary.md"
+# The target (the long run's best), and the best any run found.
+python3 tests/bench/combine_search_runs.py --target reference --reference "$OUT/reference.json" "${files[@]}" \
+  | tee "$OUT/summary-reference.md"
+python3 tests/bench/combine_search_runs.py --target all --reference "$OUT/reference.json" "${files[@]}" \
+  > "$OUT/summary-all.md"
