@@ -68,7 +68,8 @@ int runExport(const std::vector<std::string>& argv) {
     double rel = (a - b).abs().max().item<double>() / std::max(a.std().item<double>(), 1e-12);
     std::cout << "verify: max |exported - supernet| / std = " << rel << "\n";
     if (!(rel < 1e-6)) {
-      throw util::Error("export verification failed: relative difference " + std::to_string(rel) + " (expected < 1e-6)");
+      throw util::Error("export verification failed: relative difference " + std::to_string(rel) +
+                        " (expected < 1e-6)");
     }
   }
   std::cout << "wrote " << out << "\n";

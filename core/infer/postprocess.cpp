@@ -105,8 +105,8 @@ void masksOnly(const float* src, int64_t L, const AxisTaps& ty, const AxisTaps& 
   const float inf = std::numeric_limits<float>::infinity();
   const int64_t P = L + kPad;
   std::vector<float> rowLo(static_cast<size_t>((L + kPad) * P), inf), rowHi(rowLo.size(), -inf);
+  std::vector<float> lo(static_cast<size_t>(P), inf), hi(static_cast<size_t>(P), -inf);  // one row, padded
   for (int64_t r = 0; r < L; ++r) {
-    std::vector<float> lo(static_cast<size_t>(P), inf), hi(static_cast<size_t>(P), -inf);
     std::copy(src + r * L, src + (r + 1) * L, lo.begin());
     std::copy(src + r * L, src + (r + 1) * L, hi.begin());
     float* outLo = rowLo.data() + r * P;
@@ -194,9 +194,9 @@ void masksOnly(const float* src, int64_t L, const AxisTaps& ty, const AxisTaps& 
   });
   // Pass 2: the dense rows through the column pass (of the low-res rows they read) and the vectorised row pass.
   std::vector<uint8_t> need(static_cast<size_t>(L), 0);
-  for (int64_t y = 0; y < H0; ++y) {
-    if (!dense[static_cast<size_t>(y)]) continue;
-    for (int i = 0; i < ty.taps[static_cast<size_t>(y)]; ++i) need[static_cast<size_t>(ty.start[static_cast<size_t>(y)] + i)] = 1;
+  for (size_t y = 0; y < static_cast<size_t>(H0); ++y) {
+    if (!dense[y]) continue;
+    for (int i = 0; i < ty.taps[y]; ++i) need[static_cast<size_t>(ty.start[y] + i)] = 1;
   }
   std::vector<float> cols(static_cast<size_t>(L * W0));
   at::parallel_for(0, L, 8, [&](int64_t r0, int64_t r1) {

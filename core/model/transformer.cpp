@@ -121,17 +121,6 @@ at::Tensor DecoderAttentionImpl::forwardProjectedKeys(const at::Tensor& q, const
   return at::linear(out, out_proj->weight, out_proj->bias);
 }
 
-at::Tensor DecoderAttentionImpl::fewQueriesSplitPe(const at::Tensor& q, const at::Tensor& keys,
-                                                   const at::Tensor& peKT, const at::Tensor& v) {
-  return fewQueries(q, keys, v, peKT);
-}
-
-at::Tensor DecoderAttentionImpl::residualFewKeysSplitPe(const at::Tensor& keys, const at::Tensor& peQT,
-                                                        const at::Tensor& k, const at::Tensor& v,
-                                                        const at::Tensor& residual) {
-  return fewKeys(keys, k, v, peQT, residual);
-}
-
 // Per head h and batch element b: logits = qh (kh_b)^T, computed transposed ([nk, Nq], long contiguous rows for the
 // softmax over the nk keys); then as tokensToImage.
 at::Tensor DecoderAttentionImpl::forwardProjectedQueries(const at::Tensor& qhT, const at::Tensor& k,
@@ -185,7 +174,8 @@ std::pair<at::Tensor, at::Tensor> TwoWayAttentionBlockImpl::forward(const at::Te
                                                                     const at::Tensor& queryPe) {
   at::Tensor queries = selfAttention(queriesIn, queryPe);
   at::Tensor q = queries + queryPe;
-  queries = norm2->forward(queries + cross_attn_token_to_image->forwardProjectedKeys(q, image.t2iKeysT, image.t2iValues));
+  queries = norm2->forward(
+      queries + cross_attn_token_to_image->forwardProjectedKeys(q, image.t2iKeysT, image.t2iValues));
   queries = norm3->forward(queries + mlp->forward(queries));
   q = queries + queryPe;
   at::Tensor keys = norm4->forward(
@@ -199,11 +189,11 @@ std::pair<at::Tensor, at::Tensor> TwoWayAttentionBlockImpl::forward(const at::Te
                                                                     const at::Tensor& peKT, const at::Tensor& peQT) {
   at::Tensor queries = selfAttention(queriesIn, queryPe);
   at::Tensor q = queries + queryPe;
-  queries = norm2->forward(queries + cross_attn_token_to_image->fewQueriesSplitPe(q, keysIn, peKT, keysIn));
+  queries = norm2->forward(queries + cross_attn_token_to_image->fewQueries(q, keysIn, keysIn, peKT));
   queries = norm3->forward(queries + mlp->forward(queries));
   q = queries + queryPe;
   at::Tensor keys =
-      norm4->forward(cross_attn_image_to_token->residualFewKeysSplitPe(keysIn, peQT, q, queries, keysIn));
+      norm4->forward(cross_attn_image_to_token->fewKeys(keysIn, q, queries, peQT, keysIn));
   return {queries, keys};
 }
 
@@ -251,7 +241,8 @@ std::pair<at::Tensor, at::Tensor> TwoWayTransformerImpl::forward(const at::Tenso
 
 TransformerImageCache TwoWayTransformerImpl::prepareImage(const at::Tensor& image, const at::Tensor& imagePe) {
   TORCH_CHECK(image.dim() == 4 && image.size(0) == 1 && imagePe.sizes() == image.sizes(),
-              "TwoWayTransformer::prepareImage: expected one image [1, C, h, w] and its PE, got ", image.sizes(), " and ",
+              "TwoWayTransformer::prepareImage: expected one image [1, C, h, w] and its PE, got ", image.sizes(),
+              " and ",
               imagePe.sizes());
   auto& first = *layers[0]->as<TwoWayAttentionBlockImpl>();
   const DecoderAttentionImpl& t2i = *first.cross_attn_token_to_image;
@@ -298,7 +289,7 @@ std::pair<at::Tensor, at::Tensor> TwoWayTransformerImpl::forward(const Transform
   const at::Tensor mine = queries.narrow(1, 0, n);
   const at::Tensor q = mine + pointEmbedding.narrow(1, 0, n);
   queries = norm_final_attn->forward(
-      mine + final_attn_token_to_image->fewQueriesSplitPe(q, keys, image.t2iPeKeysT.back(), keys));
+      mine + final_attn_token_to_image->fewQueries(q, keys, keys, image.t2iPeKeysT.back()));
   return {queries, keys};
 }
 

@@ -48,24 +48,20 @@ class DecoderAttentionImpl : public torch::nn::Module {
   // (shared by the batch), to few keys k, v [B, Nk, C]. -> [B, Nq, C]
   at::Tensor forwardProjectedQueries(const at::Tensor& qhT, const at::Tensor& k, const at::Tensor& v,
                                      const at::Tensor& residual);
-  // forward(q, keys + pe, v) for few queries, with the positional part given through the key projection:
-  // peKT [H, c, Nk] = (pe Wk_h^T)^T per head. keys, v [1 or B, Nk, C].
-  at::Tensor fewQueriesSplitPe(const at::Tensor& q, const at::Tensor& keys, const at::Tensor& peKT,
-                               const at::Tensor& v);
-  // residual + forward(keys + pe, k, v) for few keys k, v [B, nk, C], the positional part of the many queries given
-  // through the query projection: peQT [H, c, Nq] = (pe Wq_h^T)^T per head. keys, residual [1 or B, Nq, C].
-  at::Tensor residualFewKeysSplitPe(const at::Tensor& keys, const at::Tensor& peQT, const at::Tensor& k,
-                                    const at::Tensor& v, const at::Tensor& residual);
+  // The re-associated attentions forward() takes for few queries (q [B, nq, C] to many keys k, v [1 or B, Nk, C])
+  // and for few keys (many queries q [1 or B, Nq, C] to few tokens k, v [B, nk, C]); see the .cpp. Optionally the
+  // many side's positional encoding enters through its projection instead of being added to it: peKT / peQT
+  // [H, c, N] = (pe Wk_h^T)^T / (pe Wq_h^T)^T per head, so fewQueries(q, k, v, peKT) = forward(q, k + pe, v) and
+  // fewKeys(q, k, v, peQT) = forward(q + pe, k, v); fewKeys adds `residual` [1 or B, Nq, C] to its result.
+  at::Tensor fewQueries(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                        const at::Tensor& peKT = at::Tensor());
+  at::Tensor fewKeys(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                     const at::Tensor& peQT = at::Tensor(), const at::Tensor& residual = at::Tensor());
   int64_t numHeads() const { return m_numHeads; }
 
   torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, out_proj{nullptr};
 
  private:
-  // Re-associated attention (see the .cpp); the optional arguments as in fewQueriesSplitPe/residualFewKeysSplitPe.
-  at::Tensor fewQueries(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
-                        const at::Tensor& peKT = at::Tensor());
-  at::Tensor fewKeys(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
-                     const at::Tensor& peQT = at::Tensor(), const at::Tensor& residual = at::Tensor());
   // logitsT [B, H, nk, Nq] of many queries over few tokens with values v [B, nk, C] -> the output, plus residual
   // (undefined: none).
   at::Tensor tokensToImage(const at::Tensor& logitsT, const at::Tensor& v, const at::Tensor& residual);

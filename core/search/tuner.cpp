@@ -214,7 +214,9 @@ SearchReport runSearch(const Problem& problem, Technique& technique, const Searc
         ++screenedHere;
         auto [it, inserted] = d.screened.emplace(std::move(r.config), std::move(*sc));
         (void)inserted;
-        if (!r.seed) technique.onResult(d, r.id, Outcome{it->first, it->second.metrics, it->second.score, false, false});
+        if (!r.seed) {
+          technique.onResult(d, r.id, Outcome{it->first, it->second.metrics, it->second.score, false, false});
+        }
         continue;
       } else {
         screenedInARow = 0;

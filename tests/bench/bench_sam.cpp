@@ -291,7 +291,9 @@ int main(int argc, char** argv) {
   std::printf("peak RSS: %.0f MB\n", peakRssMb());
 
   if (profile) {
-    if (!std::getenv("BENCH_SKIP_ENCODER") && !decoderOnly) profiled("encoder per-op profile", [&] { sam->encodeImage(x); });
+    if (!std::getenv("BENCH_SKIP_ENCODER") && !decoderOnly) {
+      profiled("encoder per-op profile", [&] { sam->encodeImage(x); });
+    }
     profiled("decoder per-op profile (10 prompts, multimask)", [&] {
       for (int i = 0; i < 10; ++i) {
         infer::Prompt p;

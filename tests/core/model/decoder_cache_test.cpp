@@ -39,7 +39,8 @@ void expectCacheEqualsPlainDecode(const model::SamArch& arch) {
         ASSERT_EQ(cached.lowResMasks.sizes(), plain.lowResMasks.sizes());
         EXPECT_LT(test::relativeError(cached.lowResMasks, plain.lowResMasks), 1e-5);
         // A handful of IoU values: their spread is no scale, their magnitude is.
-        EXPECT_LT((cached.iou - plain.iou).abs().max().item<double>(), 1e-5 * (1.0 + plain.iou.abs().max().item<double>()));
+        const double iouScale = 1.0 + plain.iou.abs().max().item<double>();
+        EXPECT_LT((cached.iou - plain.iou).abs().max().item<double>(), 1e-5 * iouScale);
       }
     }
   }
