@@ -9,6 +9,7 @@
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
+#include <ATen/record_function.h>
 
 namespace supersam::infer {
 
@@ -251,6 +252,7 @@ AxisTaps composedBilinearTaps(int64_t L, int64_t S, int64_t crop, int64_t out) {
 
 void postprocessMasksCpu(const at::Tensor& lowRes, int64_t S, std::array<int64_t, 2> inputHW,
                          std::array<int64_t, 2> originalHW, at::Tensor& masks, at::Tensor* logits) {
+  RECORD_FUNCTION("supersam::postprocessMasksCpu", std::vector<c10::IValue>());  // visible to profilers
   TORCH_CHECK(lowRes.dim() == 4 && lowRes.size(2) == lowRes.size(3) && lowRes.device().is_cpu() &&
                   lowRes.scalar_type() == at::kFloat,
               "postprocessMasksCpu: expected [B, M, L, L] float on the CPU, got ", lowRes.sizes());

@@ -8,6 +8,7 @@
 #include <torch/nn/modules/linear.h>
 
 #include "core/model/common.h"
+#include "core/model/decoder_kernels.h"
 
 namespace supersam::model {
 
@@ -68,7 +69,11 @@ at::Tensor deconvAsMatmul(const at::Tensor& xLast, const torch::nn::ConvTranspos
 }
 }  // namespace
 
-at::Tensor MaskDecoderImpl::upscale(const at::Tensor& keys, int64_t h, int64_t w) {
+bool MaskDecoderImpl::fusedUpscaling(const at::Tensor& keys) const {
+  return inplaceAllowed() && keys.device().is_cpu() && keys.scalar_type() == at::kFloat;
+}
+
+at::Tensor MaskDecoderImpl::upscale(const at::Tensor& keys, int64_t h, int64_t w, bool finalGelu) {
   // SAM: ConvT(C, C/4) -> LayerNorm2d -> GELU -> ConvT(C/4, C/8) -> GELU, on [B, C, h, w]. Here channels stay last
   // throughout (no NCHW round trips); the result is [B, h, w, 2, 2, 2, 2, C/8] with the output pixel of input pixel
   // (i, j) and sub-positions (di, dj) then (ei, ej) at row 4i + 2di + ei, column 4j + 2dj + ej.
@@ -77,10 +82,15 @@ at::Tensor MaskDecoderImpl::upscale(const at::Tensor& keys, int64_t h, int64_t w
   auto& conv2 = *output_upscaling[3]->as<torch::nn::ConvTranspose2dImpl>();
   const int64_t B = keys.size(0), c1 = conv1.weight.size(1), c2 = conv2.weight.size(1);
   at::Tensor y = deconvAsMatmul(keys, conv1).view({B * h * w * 4, c1});
-  y = at::layer_norm(y, {c1}, norm.weight, norm.bias, 1e-6);
-  y = inplaceAllowed() ? at::gelu_(y) : at::gelu(y);
+  if (fusedUpscaling(keys)) {
+    const at::Tensor gamma = norm.weight.contiguous(), beta = norm.bias.contiguous();
+    kernels::layerNormRows(y.data_ptr<float>(), y.size(0), c1, gamma.data_ptr<float>(), beta.data_ptr<float>(),
+                           1e-6f, true);
+  } else {
+    y = at::gelu(at::layer_norm(y, {c1}, norm.weight, norm.bias, 1e-6));
+  }
   y = deconvAsMatmul(y, conv2);
-  y = inplaceAllowed() ? at::gelu_(y) : at::gelu(y);
+  if (finalGelu) y = inplaceAllowed() ? at::gelu_(y) : at::gelu(y);
   return y.view({B, h, w, 2, 2, 2, 2, c2});
 }
 
@@ -97,18 +107,32 @@ std::pair<at::Tensor, at::Tensor> MaskDecoderImpl::headsFrom(const at::Tensor& h
   at::Tensor iouTokenOut = hs.select(1, 0);
   at::Tensor maskTokensOut = hs.narrow(1, 1, firstMask + numMasks);  // the transformer returned these rows only
 
-  at::Tensor upscaled = upscale(keys, h, w);  // [B, h, w, 2, 2, 2, 2, C/8]
   // Only the masks that are returned are formed (SAM forms all four and slices).
   std::vector<at::Tensor> hyper;
   for (int64_t i = firstMask; i < firstMask + numMasks; ++i) {
     hyper.push_back(output_hypernetworks_mlps[i]->as<MLPImpl>()->forward(maskTokensOut.select(1, i)));
   }
   at::Tensor hyperIn = at::stack(hyper, 1);  // [B, M, C/8]
-  const int64_t uc = upscaled.size(-1), M = numMasks;
-  at::Tensor perPixel = at::bmm(upscaled.view({B, h * w * 16, uc}), hyperIn.transpose(1, 2));  // [B, P, M]
-  at::Tensor masks = perPixel.view({B, h, w, 2, 2, 2, 2, M})
-                         .permute({0, 7, 1, 3, 5, 2, 4, 6})  // [B, M, i, di, ei, j, dj, ej]
-                         .reshape({B, M, 4 * h, 4 * w});
+  const int64_t M = numMasks;
+  at::Tensor masks;
+  if (fusedUpscaling(keys)) {
+    // The last GELU, the product with the hypernetwork outputs and the pixel order in one pass per image row.
+    at::Tensor upscaled = upscale(keys, h, w, false).contiguous();
+    hyperIn = hyperIn.contiguous();
+    masks = at::empty({B, M, 4 * h, 4 * w}, upscaled.options());
+    const int64_t uc = upscaled.size(-1);
+    for (int64_t b = 0; b < B; ++b) {
+      kernels::geluHyperMasks(upscaled[b].data_ptr<float>(), h, w, uc, hyperIn[b].data_ptr<float>(), M,
+                              masks[b].data_ptr<float>());
+    }
+  } else {
+    at::Tensor upscaled = upscale(keys, h, w, true);  // [B, h, w, 2, 2, 2, 2, C/8]
+    const int64_t uc = upscaled.size(-1);
+    at::Tensor perPixel = at::bmm(upscaled.view({B, h * w * 16, uc}), hyperIn.transpose(1, 2));  // [B, P, M]
+    masks = perPixel.view({B, h, w, 2, 2, 2, 2, M})
+                .permute({0, 7, 1, 3, 5, 2, 4, 6})  // [B, M, i, di, ei, j, dj, ej]
+                .reshape({B, M, 4 * h, 4 * w});
+  }
   at::Tensor iou = iou_prediction_head->forward(iouTokenOut).narrow(1, firstMask, numMasks);
   return {masks, iou};
 }

@@ -5,6 +5,9 @@
 
 #include <ATen/ATen.h>
 
+#include "core/model/common.h"
+#include "core/model/decoder_kernels.h"
+
 namespace supersam::model {
 
 namespace {
@@ -15,6 +18,45 @@ at::Tensor separateHeads(const at::Tensor& x, int64_t heads) {
 // [B, heads, N, c] -> [B, N, heads*c]
 at::Tensor recombineHeads(const at::Tensor& x) {
   return x.transpose(1, 2).reshape({x.size(0), x.size(2), x.size(1) * x.size(3)});
+}
+
+// Whether x may go through the fused CPU kernels (decoder_kernels.h), which neither record gradients nor run off
+// the CPU.
+bool fusedKernels(const at::Tensor& x) {
+  return inplaceAllowed() && x.device().is_cpu() && x.scalar_type() == at::kFloat;
+}
+
+// Per head: a [H, n, c] x bT [H, c, N] -> [H, n, N].
+at::Tensor headsBmm(const at::Tensor& a, const at::Tensor& bT) {
+  if (!fusedKernels(a)) return at::bmm(a, bT);
+  const at::Tensor ac = a.contiguous(), bc = bT.contiguous();
+  at::Tensor out = at::empty({a.size(0), a.size(1), bT.size(2)}, a.options());
+  kernels::headsProduct(ac.data_ptr<float>(), bc.data_ptr<float>(), a.size(0), a.size(1), a.size(2), bT.size(2),
+                        out.data_ptr<float>(), false);
+  return out;
+}
+
+// logits [B, H, n, N] += per head a_h [B*n, c] x peT_h [c, N] (a [H, B*n, c], peT [H, c, N]); logits is the
+// caller's own temporary.
+void addHeadsProduct(at::Tensor& logits, const at::Tensor& a, const at::Tensor& peT) {
+  const int64_t B = logits.size(0), H = logits.size(1), n = logits.size(2), N = logits.size(3);
+  if (B == 1 && fusedKernels(logits) && logits.is_contiguous()) {
+    const at::Tensor ac = a.contiguous(), pc = peT.contiguous();
+    kernels::headsProduct(ac.data_ptr<float>(), pc.data_ptr<float>(), H, n, a.size(2), N, logits.data_ptr<float>(),
+                          true);
+    return;
+  }
+  logits += at::bmm(a, peT).view({H, B, n, N}).permute({1, 0, 2, 3});
+}
+
+// norm(x), in place on x (the caller's own temporary) where the fused kernels apply.
+at::Tensor normInPlace(torch::nn::LayerNormImpl& norm, at::Tensor x) {
+  if (!fusedKernels(x) || !x.is_contiguous()) return norm.forward(x);
+  const at::Tensor gamma = norm.weight.contiguous(), beta = norm.bias.contiguous();
+  const int64_t width = x.size(-1);
+  kernels::layerNormRows(x.data_ptr<float>(), x.numel() / width, width, gamma.data_ptr<float>(),
+                         beta.data_ptr<float>(), static_cast<float>(norm.options.eps()), false);
+  return x;
 }
 }  // namespace
 
@@ -59,10 +101,7 @@ at::Tensor DecoderAttentionImpl::fewQueries(const at::Tensor& q, const at::Tenso
   at::Tensor qk = at::matmul(qh, k_proj->weight.view({H, c, C}));                        // [B, H, nq, C]
   at::Tensor qb = at::matmul(qh, k_proj->bias.view({H, c, 1}));                          // [B, H, nq, 1]
   at::Tensor logits = at::matmul(qk.reshape({B, H * nq, C}), k.transpose(1, 2)).view({B, H, nq, nk}) + qb;
-  if (peKT.defined()) {
-    at::Tensor pe = at::bmm(qh.permute({1, 0, 2, 3}).reshape({H, B * nq, c}), peKT).view({H, B, nq, nk});
-    logits += pe.permute({1, 0, 2, 3});
-  }
+  if (peKT.defined()) addHeadsProduct(logits, qh.permute({1, 0, 2, 3}).reshape({H, B * nq, c}), peKT);
   at::Tensor attn = at::softmax(logits, -1);
   at::Tensor av = at::matmul(attn.view({B, H * nq, nk}), v).view({B, H, nq, C});
   at::Tensor oh = at::matmul(av, v_proj->weight.view({H, c, C}).transpose(1, 2)) + v_proj->bias.view({1, H, 1, c});
@@ -82,10 +121,7 @@ at::Tensor DecoderAttentionImpl::fewKeys(const at::Tensor& q, const at::Tensor& 
   at::Tensor kq = at::matmul(kh, q_proj->weight.view({H, c, C}));                        // [B, H, nk, C]
   at::Tensor kb = at::matmul(kh, q_proj->bias.view({H, c, 1}));                          // [B, H, nk, 1]
   at::Tensor logitsT = at::matmul(kq.reshape({B, H * nk, C}), q.transpose(1, 2)).view({B, H, nk, nq}) + kb;
-  if (peQT.defined()) {
-    at::Tensor pe = at::bmm(kh.permute({1, 0, 2, 3}).reshape({H, B * nk, c}), peQT).view({H, B, nk, nq});
-    logitsT += pe.permute({1, 0, 2, 3});
-  }
+  if (peQT.defined()) addHeadsProduct(logitsT, kh.permute({1, 0, 2, 3}).reshape({H, B * nk, c}), peQT);
   return tokensToImage(logitsT, v, residual);
 }
 
@@ -95,7 +131,13 @@ at::Tensor DecoderAttentionImpl::tokensToImage(const at::Tensor& logitsT, const 
                                                const at::Tensor& residual) {
   const int64_t B = logitsT.size(0), H = logitsT.size(1), nk = logitsT.size(2), nq = logitsT.size(3);
   const int64_t C = out_proj->weight.size(0), c = out_proj->weight.size(1) / H;
-  at::Tensor attnT = at::softmax(logitsT, 2).reshape({B, H * nk, nq});                     // over the nk tokens
+  at::Tensor attnT;  // [B, H * nk, nq], softmax over the nk tokens
+  if (fusedKernels(logitsT) && logitsT.is_contiguous()) {
+    kernels::softmaxMiddle(logitsT.data_ptr<float>(), B * H, nk, nq);  // logitsT is the caller's temporary
+    attnT = logitsT.view({B, H * nk, nq});
+  } else {
+    attnT = at::softmax(logitsT, 2).reshape({B, H * nk, nq});
+  }
   at::Tensor vh = separateHeads(at::linear(v, v_proj->weight, v_proj->bias), H);          // [B, H, nk, c]
   at::Tensor wo = out_proj->weight.view({C, H, c}).permute({1, 2, 0});                    // [H, c, C]
   at::Tensor u = at::matmul(vh, wo).reshape({B, H * nk, C});
@@ -116,7 +158,7 @@ at::Tensor DecoderAttentionImpl::forwardProjectedKeys(const at::Tensor& q, const
   // The batch's queries side by side per head: [H, B*nq, c].
   at::Tensor qh = at::linear(q, q_proj->weight, q_proj->bias).view({B, nq, H, c}).permute({2, 0, 1, 3});
   qh = qh.reshape({H, B * nq, c}) * scale;
-  at::Tensor attn = at::softmax(at::bmm(qh, khT), -1);  // [H, B*nq, Nk]
+  at::Tensor attn = at::softmax(headsBmm(qh, khT), -1);  // [H, B*nq, Nk]
   at::Tensor out = at::bmm(attn, vh).view({H, B, nq, c}).permute({1, 2, 0, 3}).reshape({B, nq, H * c});
   return at::linear(out, out_proj->weight, out_proj->bias);
 }
@@ -129,7 +171,7 @@ at::Tensor DecoderAttentionImpl::forwardProjectedQueries(const at::Tensor& qhT, 
   const double scale = 1.0 / std::sqrt(static_cast<double>(c));
   at::Tensor kh = at::linear(k, k_proj->weight, k_proj->bias).view({B, nk, H, c}).permute({2, 0, 1, 3});
   kh = kh.reshape({H, B * nk, c}) * scale;                                       // [H, B*nk, c]
-  at::Tensor logitsT = at::bmm(kh, qhT).view({H, B, nk, nq}).permute({1, 0, 2, 3});  // [B, H, nk, Nq]
+  at::Tensor logitsT = headsBmm(kh, qhT).view({H, B, nk, nq}).permute({1, 0, 2, 3});  // [B, H, nk, Nq]
   return tokensToImage(logitsT, v, residual);
 }
 
@@ -178,8 +220,8 @@ std::pair<at::Tensor, at::Tensor> TwoWayAttentionBlockImpl::forward(const at::Te
       queries + cross_attn_token_to_image->forwardProjectedKeys(q, image.t2iKeysT, image.t2iValues));
   queries = norm3->forward(queries + mlp->forward(queries));
   q = queries + queryPe;
-  at::Tensor keys = norm4->forward(
-      cross_attn_image_to_token->forwardProjectedQueries(image.i2tQueriesT, q, queries, image.keys));
+  at::Tensor keys = normInPlace(
+      *norm4, cross_attn_image_to_token->forwardProjectedQueries(image.i2tQueriesT, q, queries, image.keys));
   return {queries, keys};
 }
 
@@ -192,8 +234,7 @@ std::pair<at::Tensor, at::Tensor> TwoWayAttentionBlockImpl::forward(const at::Te
   queries = norm2->forward(queries + cross_attn_token_to_image->fewQueries(q, keysIn, keysIn, peKT));
   queries = norm3->forward(queries + mlp->forward(queries));
   q = queries + queryPe;
-  at::Tensor keys =
-      norm4->forward(cross_attn_image_to_token->fewKeys(keysIn, q, queries, peQT, keysIn));
+  at::Tensor keys = normInPlace(*norm4, cross_attn_image_to_token->fewKeys(keysIn, q, queries, peQT, keysIn));
   return {queries, keys};
 }
 

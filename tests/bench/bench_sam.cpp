@@ -1,11 +1,13 @@
 // bench_sam: SAM latency on this machine (a benchmark, not a test).
-//   bench_sam [--arch vit_b] [--threads 2] [--runs 3] [--prompts 20] [--orig HxW] [--profile]
+//   bench_sam [--arch vit_b] [--threads 2] [--runs 3] [--prompts 20] [--orig HxW] [--profile | --profile-shapes]
 //             [--write-checkpoint FILE.safetensors] [--decoder-only]
 // Measures, with random weights: the image encoder at image_size (median of --runs), the decoder + post-processing
 // per prompt (one point, single mask and multimask, median over --prompts), and the peak RSS of the process.
 // --decoder-only skips the encoder (a random image embedding; the decoder's cost does not depend on its values).
 // --profile adds a per-op breakdown (time of the top-level ATen ops our code calls, aggregated by name; ops run
-// inside the encoder's parallel attention tasks are summed over threads) of one encoder run and of the decoder. --write-checkpoint saves the random model as our safetensors (to time `supersam segment`).
+// inside the encoder's parallel attention tasks are summed over threads) of one encoder run and of the decoder
+// (10 prompts, single mask and multimask); --profile-shapes aggregates by op name and input shapes instead; the
+// project's own kernels show as supersam::<name>. --write-checkpoint saves the random model as our safetensors (to time `supersam segment`).
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -16,6 +18,7 @@
 #include <cstdlib>
 #include <map>
 #include <mutex>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -63,6 +66,7 @@ struct OpStat {
 };
 std::map<std::string, OpStat> g_ops;
 std::mutex g_opsMutex;  // ops inside at::parallel_for report from worker threads
+bool g_shapes = false;  // --profile-shapes: aggregate by op name and input shapes
 thread_local int t_depth = 0;
 thread_local std::vector<Clock::time_point> t_starts;
 
@@ -80,7 +84,16 @@ void onEnd(const at::RecordFunction& fn, at::ObserverContext*) {
   t_starts.pop_back();
   if (--t_depth == 0) {
     std::lock_guard<std::mutex> lock(g_opsMutex);
-    auto& s = g_ops[fn.name()];
+    std::string key = fn.name();
+    if (g_shapes) {
+      for (const c10::IValue& v : fn.inputs()) {
+        if (!v.isTensor()) continue;
+        std::ostringstream os;
+        os << v.toTensor().sizes();
+        key += " " + os.str();
+      }
+    }
+    auto& s = g_ops[key];
     s.seconds += seconds(t0, t1);
     s.calls += 1;
   }
@@ -93,7 +106,7 @@ void printProfile(const char* title, double wall) {
   for (auto& [n, s] : v) sum += s.seconds;
   std::printf("\n%s: %.3f s wall, %.3f s in top-level ATen ops\n", title, wall, sum);
   std::printf("  %-36s %10s %7s %8s\n", "op", "seconds", "share", "calls");
-  for (size_t i = 0; i < v.size() && i < 18; ++i) {
+  for (size_t i = 0; i < v.size() && i < (g_shapes ? 40u : 18u); ++i) {
     std::printf("  %-36s %10.4f %6.1f%% %8lld\n", v[i].first.c_str(), v[i].second.seconds,
                 100.0 * v[i].second.seconds / wall, v[i].second.calls);
   }
@@ -102,7 +115,7 @@ void printProfile(const char* title, double wall) {
 template <typename F>
 void profiled(const char* title, F&& f) {
   g_ops.clear();
-  auto handle = at::addThreadLocalCallback(at::RecordFunctionCallback(onStart, onEnd).scopes({at::RecordScope::FUNCTION}));
+  auto handle = at::addThreadLocalCallback(at::RecordFunctionCallback(onStart, onEnd).needsInputs(g_shapes).scopes({at::RecordScope::FUNCTION}));
   auto t0 = Clock::now();
   f();
   auto t1 = Clock::now();
@@ -189,7 +202,8 @@ int main(int argc, char** argv) {
   const int runs = std::stoi(argValue(argc, argv, "--runs", "3"));
   const int prompts = std::stoi(argValue(argc, argv, "--prompts", "20"));
   const std::string orig = argValue(argc, argv, "--orig", "1200x1800");
-  const bool profile = argFlag(argc, argv, "--profile");
+  g_shapes = argFlag(argc, argv, "--profile-shapes");
+  const bool profile = g_shapes || argFlag(argc, argv, "--profile");
   const std::string writeCkpt = argValue(argc, argv, "--write-checkpoint", "");
   const int64_t origH = std::stoll(orig.substr(0, orig.find('x')));
   const int64_t origW = std::stoll(orig.substr(orig.find('x') + 1));
@@ -294,15 +308,18 @@ int main(int argc, char** argv) {
     if (!std::getenv("BENCH_SKIP_ENCODER") && !decoderOnly) {
       profiled("encoder per-op profile", [&] { sam->encodeImage(x); });
     }
-    profiled("decoder per-op profile (10 prompts, multimask)", [&] {
-      for (int i = 0; i < 10; ++i) {
-        infer::Prompt p;
-        p.points = {{static_cast<float>(origW) * 0.4f, static_cast<float>(origH) * 0.5f}};
-        p.labels = {1};
-        p.multimask = true;
-        pred.predict(p);
-      }
-    });
+    for (const bool multimask : {false, true}) {
+      profiled(multimask ? "decoder per-op profile (10 prompts, multimask)" : "decoder per-op profile (10 prompts, single)",
+               [&] {
+                 for (int i = 0; i < 10; ++i) {
+                   infer::Prompt p;
+                   p.points = {{static_cast<float>(origW) * 0.4f, static_cast<float>(origH) * 0.5f}};
+                   p.labels = {1};
+                   p.multimask = multimask;
+                   pred.predict(p);
+                 }
+               });
+    }
   }
   return 0;
 }

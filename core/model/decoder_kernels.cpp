@@ -1,0 +1,202 @@
+#include "core/model/decoder_kernels.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include <ATen/Parallel.h>
+#include <ATen/record_function.h>
+
+// The loops below are written so that GCC vectorises them (no calls, no branches the vectoriser cannot turn into
+// selects); target_clones builds each for AVX-512, AVX2+FMA and the baseline and picks one when the library loads.
+#define SUPERSAM_VECTOR_CLONES __attribute__((target_clones("avx512f", "arch=haswell", "default")))
+
+namespace supersam::model::kernels {
+
+namespace {
+
+// e^x for x <= 0, clamped at -80 so that neither the result nor products with it become subnormal (slow on x86;
+// e^-80 ~ 1.8e-35 is already far below anything GELU's erf can tell from 0). Cody-Waite reduction by ln 2 and a
+// degree-6 polynomial (Cephes' expf coefficients), relative error ~1e-7.
+inline float expNonPositive(float x) {
+  x = x > -80.0f ? x : -80.0f;
+  const float roundMagic = 12582912.0f;  // 1.5 * 2^23: adding and subtracting it rounds to the nearest integer
+  const float n = (x * 1.44269504088896341f + roundMagic) - roundMagic;
+  float r = x - n * 0.693359375f;
+  r = r - n * -2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;  // 2^n, n in [-116, 0]
+  float scale;
+  std::memcpy(&scale, &bits, sizeof scale);
+  return p * scale;
+}
+
+// GELU, erf form: x/2 (1 + erf(x / sqrt 2)), erf by Abramowitz and Stegun 7.1.26 (absolute error <= 1.5e-7; the
+// formula ATen's vectorised erf uses too).
+inline float geluOf(float x) {
+  const float z = std::fabs(x) * 0.70710678118654752f;
+  const float t = 1.0f / (1.0f + 0.3275911f * z);
+  const float poly =
+      t * (0.254829592f + t * (-0.284496736f + t * (1.421413741f + t * (-1.453152027f + t * 1.061405429f))));
+  const float erfAbs = 1.0f - poly * expNonPositive(-z * z);
+  return 0.5f * x * (1.0f + std::copysign(erfAbs, x));
+}
+
+SUPERSAM_VECTOR_CLONES
+void geluInPlace(float* x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) x[i] = geluOf(x[i]);
+}
+
+SUPERSAM_VECTOR_CLONES
+void normRows(float* x, int64_t rows, int64_t width, const float* gamma, const float* beta, float eps, bool gelu) {
+  const float invWidth = 1.0f / static_cast<float>(width);
+  for (int64_t r = 0; r < rows; ++r) {
+    float* row = x + r * width;
+    float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+    for (int64_t k = 0; k < width; ++k) sum += row[k];
+    const float mean = sum * invWidth;
+    float squares = 0.0f;
+#pragma omp simd reduction(+ : squares)
+    for (int64_t k = 0; k < width; ++k) squares += (row[k] - mean) * (row[k] - mean);
+    const float inv = 1.0f / std::sqrt(squares * invWidth + eps);
+    if (gelu) {
+      for (int64_t k = 0; k < width; ++k) row[k] = geluOf((row[k] - mean) * inv * gamma[k] + beta[k]);
+    } else {
+      for (int64_t k = 0; k < width; ++k) row[k] = (row[k] - mean) * inv * gamma[k] + beta[k];
+    }
+  }
+}
+
+// out [pixels, M] = y [pixels, c] hyper^T
+SUPERSAM_VECTOR_CLONES
+void hyperDots(const float* y, int64_t pixels, int64_t c, const float* hyper, int64_t M, float* out) {
+  for (int64_t p = 0; p < pixels; ++p) {
+    const float* yp = y + p * c;
+    for (int64_t m = 0; m < M; ++m) {
+      const float* hm = hyper + m * c;
+      float acc = 0.0f;
+#pragma omp simd reduction(+ : acc)
+      for (int64_t k = 0; k < c; ++k) acc += yp[k] * hm[k];
+      out[p * M + m] = acc;
+    }
+  }
+}
+
+// out[r, :] (+)= sum_k a[r, k] * bT[k, :] for rows r of one head, N split into L1-sized chunks.
+SUPERSAM_VECTOR_CLONES
+void rowsTimesKeys(const float* a, int64_t rows, const float* bT, int64_t c, int64_t N, float* out, bool accumulate) {
+  constexpr int64_t kChunk = 512;
+  for (int64_t j0 = 0; j0 < N; j0 += kChunk) {
+    const int64_t len = std::min(kChunk, N - j0);
+    for (int64_t r = 0; r < rows; ++r) {
+      float* o = out + r * N + j0;
+      if (!accumulate) {
+        for (int64_t j = 0; j < len; ++j) o[j] = 0.0f;
+      }
+      for (int64_t k = 0; k < c; ++k) {
+        const float coef = a[r * c + k];
+        const float* b = bT + k * N + j0;
+        for (int64_t j = 0; j < len; ++j) o[j] += coef * b[j];
+      }
+    }
+  }
+}
+
+SUPERSAM_VECTOR_CLONES
+void softmaxColumns(float* x, int64_t n, int64_t N, int64_t j0, int64_t j1) {
+  float maxv[256], sum[256];
+  for (int64_t jb = j0; jb < j1; jb += 256) {
+    const int64_t m = std::min<int64_t>(256, j1 - jb);
+    for (int64_t j = 0; j < m; ++j) maxv[j] = x[jb + j];
+    for (int64_t t = 1; t < n; ++t) {
+      const float* row = x + t * N + jb;
+      for (int64_t j = 0; j < m; ++j) maxv[j] = row[j] > maxv[j] ? row[j] : maxv[j];
+    }
+    for (int64_t j = 0; j < m; ++j) sum[j] = 0.0f;
+    for (int64_t t = 0; t < n; ++t) {
+      float* row = x + t * N + jb;
+      for (int64_t j = 0; j < m; ++j) {
+        row[j] = expNonPositive(row[j] - maxv[j]);
+        sum[j] += row[j];
+      }
+    }
+    for (int64_t j = 0; j < m; ++j) sum[j] = 1.0f / sum[j];
+    for (int64_t t = 0; t < n; ++t) {
+      float* row = x + t * N + jb;
+      for (int64_t j = 0; j < m; ++j) row[j] *= sum[j];
+    }
+  }
+}
+
+}  // namespace
+
+void headsProduct(const float* a, const float* bT, int64_t H, int64_t n, int64_t c, int64_t N, float* out,
+                  bool accumulate) {
+  RECORD_FUNCTION("supersam::headsProduct", std::vector<c10::IValue>());  // visible to profilers
+  at::parallel_for(0, H * n, 1, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1;) {  // the rows of one head at a time
+      const int64_t h = r / n, end = std::min(r1, (h + 1) * n);
+      rowsTimesKeys(a + r * c, end - r, bT + h * c * N, c, N, out + r * N, accumulate);
+      r = end;
+    }
+  });
+}
+
+void softmaxMiddle(float* x, int64_t G, int64_t n, int64_t N) {
+  RECORD_FUNCTION("supersam::softmaxMiddle", std::vector<c10::IValue>());  // visible to profilers
+  // Split the positions into blocks so both threads have work even for one group.
+  constexpr int64_t kBlock = 1024;
+  const int64_t blocks = (N + kBlock - 1) / kBlock;
+  at::parallel_for(0, G * blocks, 1, [&](int64_t b0, int64_t b1) {
+    for (int64_t b = b0; b < b1; ++b) {
+      const int64_t g = b / blocks, j0 = (b % blocks) * kBlock;
+      softmaxColumns(x + g * n * N, n, N, j0, std::min(N, j0 + kBlock));
+    }
+  });
+}
+
+void layerNormRows(float* x, int64_t rows, int64_t width, const float* gamma, const float* beta, float eps,
+                   bool gelu) {
+  RECORD_FUNCTION("supersam::layerNormRows", std::vector<c10::IValue>());  // visible to profilers
+  at::parallel_for(0, rows, 256, [&](int64_t r0, int64_t r1) {
+    normRows(x + r0 * width, r1 - r0, width, gamma, beta, eps, gelu);
+  });
+}
+
+void geluHyperMasks(float* y, int64_t h, int64_t w, int64_t c, const float* hyper, int64_t M, float* masks) {
+  RECORD_FUNCTION("supersam::geluHyperMasks", std::vector<c10::IValue>());  // visible to profilers
+  const int64_t outW = 4 * w, plane = 16 * h * w;
+  // One input row i at a time: its w*16 output pixels' channels (w*16*c floats) stay in cache from GELU to product.
+  at::parallel_for(0, h, 1, [&](int64_t i0, int64_t i1) {
+    std::vector<float> dots(static_cast<size_t>(w * 16 * M));
+    for (int64_t i = i0; i < i1; ++i) {
+      float* block = y + i * w * 16 * c;
+      geluInPlace(block, w * 16 * c);
+      hyperDots(block, w * 16, c, hyper, M, dots.data());
+      // Pixel q of the block = ((j * 2 + di) * 2 + dj) * 4 + ei * 2 + ej.
+      const float* d = dots.data();
+      for (int64_t j = 0; j < w; ++j) {
+        for (int64_t di = 0; di < 2; ++di) {
+          for (int64_t dj = 0; dj < 2; ++dj) {
+            for (int64_t ei = 0; ei < 2; ++ei) {
+              for (int64_t ej = 0; ej < 2; ++ej, d += M) {
+                const int64_t at = (4 * i + 2 * di + ei) * outW + 4 * j + 2 * dj + ej;
+                for (int64_t m = 0; m < M; ++m) masks[m * plane + at] = d[m];
+              }
+            }
+          }
+        }
+      }
+    }
+  });
+}
+
+}  // namespace supersam::model::kernels
