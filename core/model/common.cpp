@@ -1,11 +1,31 @@
 #include "core/model/common.h"
 
+#include <vector>
+
 #include <ATen/ATen.h>
 #include <c10/core/GradMode.h>
+
+#include "core/model/decoder_kernels.h"
 
 namespace supersam::model {
 
 bool inplaceAllowed() { return !c10::GradMode::is_enabled(); }
+
+at::Tensor linear(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) {
+  constexpr int64_t kFewRows = 16;
+  const int64_t K = x.size(-1), rows = K > 0 ? x.numel() / K : 0;
+  const bool fits = rows > 0 && rows <= kFewRows && inplaceAllowed() && x.device().is_cpu() &&
+                    x.scalar_type() == at::kFloat && w.scalar_type() == at::kFloat && w.dim() == 2 &&
+                    w.size(1) == K && w.stride(1) == 1 && (!b.defined() || b.is_contiguous());
+  if (!fits) return at::linear(x, w, b);
+  const at::Tensor xc = x.contiguous();
+  std::vector<int64_t> shape = x.sizes().vec();
+  shape.back() = w.size(0);
+  at::Tensor out = at::empty(shape, x.options());
+  kernels::fewRowsLinear(xc.data_ptr<float>(), rows, K, w.data_ptr<float>(), w.stride(0),
+                         b.defined() ? b.data_ptr<float>() : nullptr, w.size(0), out.data_ptr<float>());
+  return out;
+}
 
 MLPBlockImpl::MLPBlockImpl(int64_t embeddingDim, int64_t mlpDim, Activation act) : m_mlpDim(mlpDim), m_act(act) {
   lin1 = register_module("lin1", torch::nn::Linear(embeddingDim, mlpDim));
@@ -18,14 +38,14 @@ at::Tensor MLPBlockImpl::forward(const at::Tensor& x, int64_t width) {
   const at::Tensor& w1 = lin1->weight;
   const at::Tensor& b1 = lin1->bias;
   const at::Tensor& w2 = lin2->weight;
-  at::Tensor h = full ? at::linear(x, w1, b1) : at::linear(x, w1.narrow(0, 0, width), b1.narrow(0, 0, width));
+  at::Tensor h = full ? linear(x, w1, b1) : linear(x, w1.narrow(0, 0, width), b1.narrow(0, 0, width));
   const bool inplace = inplaceAllowed();
   if (m_act == Activation::Gelu) {
     h = inplace ? at::gelu_(h) : at::gelu(h);
   } else {
     h = inplace ? at::relu_(h) : at::relu(h);
   }
-  return full ? at::linear(h, w2, lin2->bias) : at::linear(h, w2.narrow(1, 0, width), lin2->bias);
+  return full ? linear(h, w2, lin2->bias) : linear(h, w2.narrow(1, 0, width), lin2->bias);
 }
 
 LayerNorm2dImpl::LayerNorm2dImpl(int64_t channels, double eps) : m_eps(eps) {

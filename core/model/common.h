@@ -46,4 +46,8 @@ TORCH_MODULE(LayerNorm2d);
 // True when no autograd graph is being recorded, so forward passes may work in place on their own temporaries.
 bool inplaceAllowed();
 
+// at::linear(x, w, b) (b may be undefined); for a few rows of float32 on the CPU without autograd (the decoder's
+// prompt tokens) through kernels::fewRowsLinear, which runs such products several times faster than BLAS.
+at::Tensor linear(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b);
+
 }  // namespace supersam::model

@@ -136,7 +136,30 @@ void softmaxColumns(float* x, int64_t n, int64_t N, int64_t j0, int64_t j1) {
   }
 }
 
+SUPERSAM_VECTOR_CLONES
+void fewRowsDots(const float* x, int64_t M, int64_t K, const float* W, int64_t ldw, const float* b, int64_t o0,
+                 int64_t o1, int64_t O, float* out) {
+  for (int64_t o = o0; o < o1; ++o) {
+    const float* w = W + o * ldw;
+    for (int64_t t = 0; t < M; ++t) {
+      const float* xt = x + t * K;
+      float acc = 0.0f;
+#pragma omp simd reduction(+ : acc)
+      for (int64_t k = 0; k < K; ++k) acc += xt[k] * w[k];
+      out[t * O + o] = b ? acc + b[o] : acc;
+    }
+  }
+}
+
 }  // namespace
+
+void fewRowsLinear(const float* x, int64_t M, int64_t K, const float* W, int64_t ldw, const float* b, int64_t O,
+                   float* out) {
+  RECORD_FUNCTION("supersam::fewRowsLinear", std::vector<c10::IValue>());  // visible to profilers
+  // Split over outputs only when there is enough work to pay for waking the second thread.
+  const int64_t grain = std::max<int64_t>(1, 65536 / std::max<int64_t>(1, M * K));
+  at::parallel_for(0, O, grain, [&](int64_t o0, int64_t o1) { fewRowsDots(x, M, K, W, ldw, b, o0, o1, O, out); });
+}
 
 void headsProduct(const float* a, const float* bT, int64_t H, int64_t n, int64_t c, int64_t N, float* out,
                   bool accumulate) {

@@ -19,6 +19,11 @@ void layerNormRows(float* x, int64_t rows, int64_t width, const float* gamma, co
 void headsProduct(const float* a, const float* bT, int64_t H, int64_t n, int64_t c, int64_t N, float* out,
                   bool accumulate);
 
+// out [M, O] = x [M, K] W^T (+ b) for a few rows M (prompt tokens): W [O, K] with row stride ldw (>= K), b [O] or
+// null. BLAS spends most of such a product packing W; this reads each row of W once.
+void fewRowsLinear(const float* x, int64_t M, int64_t K, const float* W, int64_t ldw, const float* b, int64_t O,
+                   float* out);
+
 // In place, softmax over the middle axis of x [G, n, N] (a few tokens n, for each of N image positions).
 void softmaxMiddle(float* x, int64_t G, int64_t n, int64_t N);
 

@@ -27,7 +27,7 @@ at::Tensor MLPImpl::forward(const at::Tensor& xIn) {
   const size_t n = layers->size();
   for (size_t i = 0; i < n; ++i) {
     auto* lin = layers[i]->as<torch::nn::LinearImpl>();
-    x = at::linear(x, lin->weight, lin->bias);
+    x = linear(x, lin->weight, lin->bias);
     if (i + 1 < n) x = at::relu(x);
   }
   return m_sigmoid ? at::sigmoid(x) : x;

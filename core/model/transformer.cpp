@@ -78,15 +78,15 @@ at::Tensor DecoderAttentionImpl::forward(const at::Tensor& q, const at::Tensor& 
   // meets a [heads x tokens, C] matrix instead (the same arithmetic up to float rounding).
   if (m_numHeads * nq < internal && nk > internal) return fewQueries(q, k, v);
   if (m_numHeads * nk < internal && nq > internal) return fewKeys(q, k, v);
-  at::Tensor qh = separateHeads(at::linear(q, q_proj->weight, q_proj->bias), m_numHeads);
-  at::Tensor kh = separateHeads(at::linear(k, k_proj->weight, k_proj->bias), m_numHeads);
-  at::Tensor vh = separateHeads(at::linear(v, v_proj->weight, v_proj->bias), m_numHeads);
+  at::Tensor qh = separateHeads(linear(q, q_proj->weight, q_proj->bias), m_numHeads);
+  at::Tensor kh = separateHeads(linear(k, k_proj->weight, k_proj->bias), m_numHeads);
+  at::Tensor vh = separateHeads(linear(v, v_proj->weight, v_proj->bias), m_numHeads);
   const double cPerHead = static_cast<double>(qh.size(3));
   at::Tensor attn = at::matmul(qh, kh.transpose(2, 3));
   attn = attn / std::sqrt(cPerHead);
   attn = at::softmax(attn, -1);
   at::Tensor out = recombineHeads(at::matmul(attn, vh));
-  return at::linear(out, out_proj->weight, out_proj->bias);
+  return linear(out, out_proj->weight, out_proj->bias);
 }
 
 // Tokens attend to the image. Per head h, with Wk_h [c, C]: logits = (q_h Wk_h) k^T + q_h . bk_h, and
@@ -97,7 +97,7 @@ at::Tensor DecoderAttentionImpl::fewQueries(const at::Tensor& q, const at::Tenso
   const int64_t B = std::max(q.size(0), k.size(0)), nq = q.size(1), nk = k.size(1), C = k.size(2);
   const int64_t H = m_numHeads, c = q_proj->weight.size(0) / H;
   const double scale = 1.0 / std::sqrt(static_cast<double>(c));
-  at::Tensor qh = separateHeads(at::linear(q, q_proj->weight, q_proj->bias), H) * scale;  // [B, H, nq, c]
+  at::Tensor qh = separateHeads(linear(q, q_proj->weight, q_proj->bias), H) * scale;  // [B, H, nq, c]
   at::Tensor qk = at::matmul(qh, k_proj->weight.view({H, c, C}));                        // [B, H, nq, C]
   at::Tensor qb = at::matmul(qh, k_proj->bias.view({H, c, 1}));                          // [B, H, nq, 1]
   at::Tensor logits = at::matmul(qk.reshape({B, H * nq, C}), k.transpose(1, 2)).view({B, H, nq, nk}) + qb;
@@ -105,7 +105,7 @@ at::Tensor DecoderAttentionImpl::fewQueries(const at::Tensor& q, const at::Tenso
   at::Tensor attn = at::softmax(logits, -1);
   at::Tensor av = at::matmul(attn.view({B, H * nq, nk}), v).view({B, H, nq, C});
   at::Tensor oh = at::matmul(av, v_proj->weight.view({H, c, C}).transpose(1, 2)) + v_proj->bias.view({1, H, 1, c});
-  return at::linear(recombineHeads(oh), out_proj->weight, out_proj->bias);
+  return linear(recombineHeads(oh), out_proj->weight, out_proj->bias);
 }
 
 // The image attends to the tokens. Per head h, with Wq_h [c, C]: logits = q (Wq_h^T k_h^T) + bq_h . k_h, computed
@@ -117,7 +117,7 @@ at::Tensor DecoderAttentionImpl::fewKeys(const at::Tensor& q, const at::Tensor& 
   const int64_t B = std::max(q.size(0), k.size(0)), nq = q.size(1), nk = k.size(1), C = q.size(2);
   const int64_t H = m_numHeads, c = q_proj->weight.size(0) / H;
   const double scale = 1.0 / std::sqrt(static_cast<double>(c));
-  at::Tensor kh = separateHeads(at::linear(k, k_proj->weight, k_proj->bias), H) * scale;  // [B, H, nk, c]
+  at::Tensor kh = separateHeads(linear(k, k_proj->weight, k_proj->bias), H) * scale;  // [B, H, nk, c]
   at::Tensor kq = at::matmul(kh, q_proj->weight.view({H, c, C}));                        // [B, H, nk, C]
   at::Tensor kb = at::matmul(kh, q_proj->bias.view({H, c, 1}));                          // [B, H, nk, 1]
   at::Tensor logitsT = at::matmul(kq.reshape({B, H * nk, C}), q.transpose(1, 2)).view({B, H, nk, nq}) + kb;
@@ -138,7 +138,7 @@ at::Tensor DecoderAttentionImpl::tokensToImage(const at::Tensor& logitsT, const 
   } else {
     attnT = at::softmax(logitsT, 2).reshape({B, H * nk, nq});
   }
-  at::Tensor vh = separateHeads(at::linear(v, v_proj->weight, v_proj->bias), H);          // [B, H, nk, c]
+  at::Tensor vh = separateHeads(linear(v, v_proj->weight, v_proj->bias), H);          // [B, H, nk, c]
   at::Tensor wo = out_proj->weight.view({C, H, c}).permute({1, 2, 0});                    // [H, c, C]
   at::Tensor u = at::matmul(vh, wo).reshape({B, H * nk, C});
   if (!residual.defined()) {
@@ -156,11 +156,11 @@ at::Tensor DecoderAttentionImpl::forwardProjectedKeys(const at::Tensor& q, const
   const int64_t B = q.size(0), nq = q.size(1), H = m_numHeads, c = khT.size(1);
   const double scale = 1.0 / std::sqrt(static_cast<double>(c));
   // The batch's queries side by side per head: [H, B*nq, c].
-  at::Tensor qh = at::linear(q, q_proj->weight, q_proj->bias).view({B, nq, H, c}).permute({2, 0, 1, 3});
+  at::Tensor qh = linear(q, q_proj->weight, q_proj->bias).view({B, nq, H, c}).permute({2, 0, 1, 3});
   qh = qh.reshape({H, B * nq, c}) * scale;
   at::Tensor attn = at::softmax(headsBmm(qh, khT), -1);  // [H, B*nq, Nk]
   at::Tensor out = at::bmm(attn, vh).view({H, B, nq, c}).permute({1, 2, 0, 3}).reshape({B, nq, H * c});
-  return at::linear(out, out_proj->weight, out_proj->bias);
+  return linear(out, out_proj->weight, out_proj->bias);
 }
 
 // Per head h and batch element b: logits = qh (kh_b)^T, computed transposed ([nk, Nq], long contiguous rows for the
@@ -169,7 +169,7 @@ at::Tensor DecoderAttentionImpl::forwardProjectedQueries(const at::Tensor& qhT, 
                                                          const at::Tensor& v, const at::Tensor& residual) {
   const int64_t B = k.size(0), nk = k.size(1), H = m_numHeads, c = qhT.size(1), nq = qhT.size(2);
   const double scale = 1.0 / std::sqrt(static_cast<double>(c));
-  at::Tensor kh = at::linear(k, k_proj->weight, k_proj->bias).view({B, nk, H, c}).permute({2, 0, 1, 3});
+  at::Tensor kh = linear(k, k_proj->weight, k_proj->bias).view({B, nk, H, c}).permute({2, 0, 1, 3});
   kh = kh.reshape({H, B * nk, c}) * scale;                                       // [H, B*nk, c]
   at::Tensor logitsT = headsBmm(kh, qhT).view({H, B, nk, nq}).permute({1, 0, 2, 3});  // [B, H, nk, Nq]
   return tokensToImage(logitsT, v, residual);
@@ -300,19 +300,19 @@ TransformerImageCache TwoWayTransformerImpl::prepareImage(const at::Tensor& imag
   auto perHeadT = [&](const at::Tensor& x, int64_t heads) {  // [1, hw, H*c] -> [H, c, hw]
     return perHead(x, heads).transpose(1, 2).contiguous();
   };
-  c.t2iKeysT = perHeadT(at::linear(keysPe, t2i.k_proj->weight, t2i.k_proj->bias), t2i.numHeads());
-  c.t2iValues = perHead(at::linear(c.keys, t2i.v_proj->weight, t2i.v_proj->bias), t2i.numHeads());
-  c.i2tQueriesT = perHeadT(at::linear(keysPe, i2t.q_proj->weight, i2t.q_proj->bias), i2t.numHeads());
+  c.t2iKeysT = perHeadT(linear(keysPe, t2i.k_proj->weight, t2i.k_proj->bias), t2i.numHeads());
+  c.t2iValues = perHead(linear(c.keys, t2i.v_proj->weight, t2i.v_proj->bias), t2i.numHeads());
+  c.i2tQueriesT = perHeadT(linear(keysPe, i2t.q_proj->weight, i2t.q_proj->bias), i2t.numHeads());
   c.t2iPeKeysT.resize(layers->size() + 1);
   c.i2tPeQueriesT.resize(layers->size());
   for (size_t i = 1; i < layers->size(); ++i) {
     auto& layer = *layers[i]->as<TwoWayAttentionBlockImpl>();
     const DecoderAttentionImpl& a = *layer.cross_attn_token_to_image;
     const DecoderAttentionImpl& b = *layer.cross_attn_image_to_token;
-    c.t2iPeKeysT[i] = perHeadT(at::linear(c.keyPe, a.k_proj->weight), a.numHeads());
-    c.i2tPeQueriesT[i] = perHeadT(at::linear(c.keyPe, b.q_proj->weight), b.numHeads());
+    c.t2iPeKeysT[i] = perHeadT(linear(c.keyPe, a.k_proj->weight), a.numHeads());
+    c.i2tPeQueriesT[i] = perHeadT(linear(c.keyPe, b.q_proj->weight), b.numHeads());
   }
-  c.t2iPeKeysT.back() = perHeadT(at::linear(c.keyPe, final_attn_token_to_image->k_proj->weight),
+  c.t2iPeKeysT.back() = perHeadT(linear(c.keyPe, final_attn_token_to_image->k_proj->weight),
                                  final_attn_token_to_image->numHeads());
   return c;
 }

@@ -7,7 +7,8 @@
 // --profile adds a per-op breakdown (time of the top-level ATen ops our code calls, aggregated by name; ops run
 // inside the encoder's parallel attention tasks are summed over threads) of one encoder run and of the decoder
 // (10 prompts, single mask and multimask); --profile-shapes aggregates by op name and input shapes instead; the
-// project's own kernels show as supersam::<name>. --write-checkpoint saves the random model as our safetensors (to time `supersam segment`).
+// project's own kernels show as supersam::<name>. --write-checkpoint saves the random model as our safetensors (to
+// time `supersam segment`).
 #include <sys/resource.h>
 
 #include <algorithm>

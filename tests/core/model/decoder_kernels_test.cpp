@@ -5,6 +5,7 @@
 #include <ATen/ATen.h>
 #include <c10/core/GradMode.h>
 
+#include "core/model/common.h"
 #include "core/model/decoder_kernels.h"
 #include "core/model/mask_decoder.h"
 #include "core/model/transformer.h"
@@ -52,6 +53,26 @@ TEST(DecoderKernels, GeluIsExactErfFormOverItsWholeRange) {
   EXPECT_FALSE(got.isnan().any().item<bool>());
   EXPECT_LT(maxAbsDiff(got, expected), 5e-6);
   EXPECT_LT(((got - expected).abs() / expected.abs().clamp_min(1.0)).max().item<double>(), 5e-7);
+}
+
+TEST(DecoderKernels, FewRowsLinearMatchesAtenIncludingNarrowedWeights) {
+  at::manual_seed(5);
+  at::NoGradGuard ng;
+  const at::Tensor w = at::randn({300, 200}), b = at::randn({300});
+  for (const int64_t rows : {1, 7, 16}) {
+    const at::Tensor x = at::randn({1, rows, 200});
+    EXPECT_LT(maxAbsDiff(linear(x, w, b), at::linear(x, w, b)), 1e-4) << rows << " rows";
+    EXPECT_LT(maxAbsDiff(linear(x, w, at::Tensor()), at::linear(x, w)), 1e-4);
+    // An elastic MLP's second layer: the first 120 input columns of each weight row (row stride 200).
+    const at::Tensor xs = at::randn({rows, 120});
+    EXPECT_LT(maxAbsDiff(linear(xs, w.narrow(1, 0, 120), b), at::linear(xs, w.narrow(1, 0, 120), b)), 1e-4);
+  }
+  // Many rows, or gradients recorded: ATen's product, with its autograd graph.
+  const at::Tensor many = at::randn({40, 200});
+  EXPECT_LT(maxAbsDiff(linear(many, w, b), at::linear(many, w, b)), 1e-4);
+  c10::AutoGradMode grad(true);
+  const at::Tensor wg = w.clone().requires_grad_(true);
+  EXPECT_TRUE(linear(at::randn({3, 200}), wg, b).requires_grad());
 }
 
 TEST(DecoderKernels, FusedUpscalingAndMaskProductMatchTheGeneralPath) {
