@@ -6,6 +6,7 @@
 #include <c10/core/GradMode.h>
 
 #include "core/model/decoder_kernels.h"
+#include "core/model/gemm.h"
 
 namespace supersam::model {
 
@@ -18,9 +19,10 @@ at::Tensor linear(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b)
                     x.scalar_type() == at::kFloat && w.scalar_type() == at::kFloat && w.dim() == 2 &&
                     w.size(1) == K && w.stride(1) == 1 && (!b.defined() || b.is_contiguous());
   if (!fits) return at::linear(x, w, b);
-  const at::Tensor xc = x.contiguous();
   std::vector<int64_t> shape = x.sizes().vec();
   shape.back() = w.size(0);
+  if (fastGemmEnabled()) return gemm(x.reshape({rows, K}), w.t(), b).view(shape);
+  const at::Tensor xc = x.contiguous();
   at::Tensor out = at::empty(shape, x.options());
   kernels::fewRowsLinear(xc.data_ptr<float>(), rows, K, w.data_ptr<float>(), w.stride(0),
                          b.defined() ? b.data_ptr<float>() : nullptr, w.size(0), out.data_ptr<float>());

@@ -49,16 +49,28 @@ inline float geluOf(float x) {
   return 0.5f * x * (1.0f + std::copysign(erfAbs, x));
 }
 
+// x [pixels, c] = GELU(x + bias) (bias [c] or null)
 SUPERSAM_VECTOR_CLONES
-void geluInPlace(float* x, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) x[i] = geluOf(x[i]);
+void geluInPlace(float* x, int64_t pixels, int64_t c, const float* bias) {
+  if (!bias) {
+    for (int64_t i = 0; i < pixels * c; ++i) x[i] = geluOf(x[i]);
+    return;
+  }
+  for (int64_t p = 0; p < pixels; ++p) {
+    float* xp = x + p * c;
+    for (int64_t k = 0; k < c; ++k) xp[k] = geluOf(xp[k] + bias[k]);
+  }
 }
 
 SUPERSAM_VECTOR_CLONES
-void normRows(float* x, int64_t rows, int64_t width, const float* gamma, const float* beta, float eps, bool gelu) {
+void normRows(float* x, int64_t rows, int64_t width, const float* inputBias, const float* gamma, const float* beta,
+              float eps, bool gelu) {
   const float invWidth = 1.0f / static_cast<float>(width);
   for (int64_t r = 0; r < rows; ++r) {
     float* row = x + r * width;
+    if (inputBias) {
+      for (int64_t k = 0; k < width; ++k) row[k] += inputBias[k];
+    }
     float sum = 0.0f;
 #pragma omp simd reduction(+ : sum)
     for (int64_t k = 0; k < width; ++k) sum += row[k];
@@ -186,15 +198,16 @@ void softmaxMiddle(float* x, int64_t G, int64_t n, int64_t N) {
   });
 }
 
-void layerNormRows(float* x, int64_t rows, int64_t width, const float* gamma, const float* beta, float eps,
-                   bool gelu) {
+void layerNormRows(float* x, int64_t rows, int64_t width, const float* inputBias, const float* gamma,
+                   const float* beta, float eps, bool gelu) {
   RECORD_FUNCTION("supersam::layerNormRows", std::vector<c10::IValue>());  // visible to profilers
   at::parallel_for(0, rows, 256, [&](int64_t r0, int64_t r1) {
-    normRows(x + r0 * width, r1 - r0, width, gamma, beta, eps, gelu);
+    normRows(x + r0 * width, r1 - r0, width, inputBias, gamma, beta, eps, gelu);
   });
 }
 
-void geluHyperMasks(float* y, int64_t h, int64_t w, int64_t c, const float* hyper, int64_t M, float* masks) {
+void geluHyperMasks(float* y, int64_t h, int64_t w, int64_t c, const float* inputBias, const float* hyper, int64_t M,
+                    float* masks) {
   RECORD_FUNCTION("supersam::geluHyperMasks", std::vector<c10::IValue>());  // visible to profilers
   const int64_t outW = 4 * w, plane = 16 * h * w;
   // One input row i at a time: its w*16 output pixels' channels (w*16*c floats) stay in cache from GELU to product.
@@ -202,7 +215,7 @@ void geluHyperMasks(float* y, int64_t h, int64_t w, int64_t c, const float* hype
     std::vector<float> dots(static_cast<size_t>(w * 16 * M));
     for (int64_t i = i0; i < i1; ++i) {
       float* block = y + i * w * 16 * c;
-      geluInPlace(block, w * 16 * c);
+      geluInPlace(block, w * 16, c, inputBias);
       hyperDots(block, w * 16, c, hyper, M, dots.data());
       // Pixel q of the block = ((j * 2 + di) * 2 + dj) * 4 + ei * 2 + ej.
       const float* d = dots.data();

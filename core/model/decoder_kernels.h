@@ -9,9 +9,10 @@
 
 namespace supersam::model::kernels {
 
-// In place, every row of x [rows, width]: y = (x - mean) / sqrt(var + eps) * gamma + beta (biased variance, as
-// LayerNorm), then GELU (erf form) when `gelu`.
-void layerNormRows(float* x, int64_t rows, int64_t width, const float* gamma, const float* beta, float eps, bool gelu);
+// In place, every row of x [rows, width]: x += inputBias (per column; null: none), then y = (x - mean) /
+// sqrt(var + eps) * gamma + beta (biased variance, as LayerNorm), then GELU (erf form) when `gelu`.
+void layerNormRows(float* x, int64_t rows, int64_t width, const float* inputBias, const float* gamma,
+                   const float* beta, float eps, bool gelu);
 
 // out[h, t, :] (+)= sum_k a[h, t, k] * bT[h, k, :] for each of H heads: a [H, n, c] (few rows, a short inner
 // dimension c), bT [H, c, N] (N long), out [H, n, N]; added to out's values when `accumulate`. This is the per-head
@@ -29,8 +30,10 @@ void softmaxMiddle(float* x, int64_t G, int64_t n, int64_t N);
 
 // The decoder's last up-scaling step and the mask product in one pass. y [h*w*4, 4*c] is the second transposed
 // convolution's output before its GELU, rows in the order (i, j, di, dj), columns (ei, ej, channel); hyper [M, c].
-// Writes masks [M, 4h, 4w]: masks[m, 4i + 2di + ei, 4j + 2dj + ej] = sum_k hyper[m, k] * GELU(y[row, col(ei, ej, k)]).
+// Writes masks [M, 4h, 4w]: masks[m, 4i + 2di + ei, 4j + 2dj + ej] =
+// sum_k hyper[m, k] * GELU(y[row, col(ei, ej, k)] + inputBias[k]) (inputBias [c], the convolution's bias, or null).
 // y is overwritten (its GELU).
-void geluHyperMasks(float* y, int64_t h, int64_t w, int64_t c, const float* hyper, int64_t M, float* masks);
+void geluHyperMasks(float* y, int64_t h, int64_t w, int64_t c, const float* inputBias, const float* hyper, int64_t M,
+                    float* masks);
 
 }  // namespace supersam::model::kernels

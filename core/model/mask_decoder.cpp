@@ -9,6 +9,7 @@
 
 #include "core/model/common.h"
 #include "core/model/decoder_kernels.h"
+#include "core/model/gemm.h"
 
 namespace supersam::model {
 
@@ -58,14 +59,14 @@ MaskDecoderImpl::MaskDecoderImpl(int64_t transformerDim, TwoWayTransformer trans
 
 namespace {
 // A 2x2 stride-2 transposed convolution is a matrix product per pixel: [.., Cin] @ [Cin, 2*2*Cout] gives each input
-// pixel's 2x2 output block, channels last. Weight [Cin, Cout, 2, 2] -> [Cin, (di, dj, Cout)].
-at::Tensor deconvAsMatmul(const at::Tensor& xLast, const torch::nn::ConvTranspose2dImpl& conv) {
+// pixel's 2x2 output block, channels last. Weight [Cin, Cout, 2, 2] -> [Cin, (di, dj, Cout)]. Without `withBias`
+// the bias is left to the caller (the fused kernels add it in their own pass).
+at::Tensor deconvAsMatmul(const at::Tensor& xLast, const torch::nn::ConvTranspose2dImpl& conv, bool withBias) {
   const at::Tensor& w = conv.weight;
   const int64_t cin = w.size(0), cout = w.size(1);
   at::Tensor wm = w.permute({0, 2, 3, 1}).reshape({cin, 4 * cout});
-  at::Tensor b = conv.bias.repeat({4});
   at::Tensor x2 = xLast.reshape({-1, cin});
-  return at::addmm(b, x2, wm);  // [pixels, 4*Cout]
+  return gemm(x2, wm, withBias ? conv.bias.repeat({4}) : at::Tensor());  // [pixels, 4*Cout]
 }
 }  // namespace
 
@@ -81,15 +82,16 @@ at::Tensor MaskDecoderImpl::upscale(const at::Tensor& keys, int64_t h, int64_t w
   auto& norm = *output_upscaling[1]->as<LayerNorm2dImpl>();
   auto& conv2 = *output_upscaling[3]->as<torch::nn::ConvTranspose2dImpl>();
   const int64_t B = keys.size(0), c1 = conv1.weight.size(1), c2 = conv2.weight.size(1);
-  at::Tensor y = deconvAsMatmul(keys, conv1).view({B * h * w * 4, c1});
-  if (fusedUpscaling(keys)) {
-    const at::Tensor gamma = norm.weight.contiguous(), beta = norm.bias.contiguous();
-    kernels::layerNormRows(y.data_ptr<float>(), y.size(0), c1, gamma.data_ptr<float>(), beta.data_ptr<float>(),
-                           1e-6f, true);
+  const bool fused = fusedUpscaling(keys);
+  at::Tensor y = deconvAsMatmul(keys, conv1, !fused).view({B * h * w * 4, c1});
+  if (fused) {
+    const at::Tensor bias = conv1.bias.contiguous(), gamma = norm.weight.contiguous(), beta = norm.bias.contiguous();
+    kernels::layerNormRows(y.data_ptr<float>(), y.size(0), c1, bias.data_ptr<float>(), gamma.data_ptr<float>(),
+                           beta.data_ptr<float>(), 1e-6f, true);
   } else {
     y = at::gelu(at::layer_norm(y, {c1}, norm.weight, norm.bias, 1e-6));
   }
-  y = deconvAsMatmul(y, conv2);
+  y = deconvAsMatmul(y, conv2, finalGelu);
   if (finalGelu) y = inplaceAllowed() ? at::gelu_(y) : at::gelu(y);
   return y.view({B, h, w, 2, 2, 2, 2, c2});
 }
@@ -119,11 +121,12 @@ std::pair<at::Tensor, at::Tensor> MaskDecoderImpl::headsFrom(const at::Tensor& h
     // The last GELU, the product with the hypernetwork outputs and the pixel order in one pass per image row.
     at::Tensor upscaled = upscale(keys, h, w, false).contiguous();
     hyperIn = hyperIn.contiguous();
+    const at::Tensor bias2 = output_upscaling[3]->as<torch::nn::ConvTranspose2dImpl>()->bias.contiguous();
     masks = at::empty({B, M, 4 * h, 4 * w}, upscaled.options());
     const int64_t uc = upscaled.size(-1);
     for (int64_t b = 0; b < B; ++b) {
-      kernels::geluHyperMasks(upscaled[b].data_ptr<float>(), h, w, uc, hyperIn[b].data_ptr<float>(), M,
-                              masks[b].data_ptr<float>());
+      kernels::geluHyperMasks(upscaled[b].data_ptr<float>(), h, w, uc, bias2.data_ptr<float>(),
+                              hyperIn[b].data_ptr<float>(), M, masks[b].data_ptr<float>());
     }
   } else {
     at::Tensor upscaled = upscale(keys, h, w, true);  // [B, h, w, 2, 2, 2, 2, C/8]

@@ -7,6 +7,7 @@
 
 #include "core/model/common.h"
 #include "core/model/decoder_kernels.h"
+#include "core/model/gemm.h"
 
 namespace supersam::model {
 
@@ -54,7 +55,7 @@ at::Tensor normInPlace(torch::nn::LayerNormImpl& norm, at::Tensor x) {
   if (!fusedKernels(x) || !x.is_contiguous()) return norm.forward(x);
   const at::Tensor gamma = norm.weight.contiguous(), beta = norm.bias.contiguous();
   const int64_t width = x.size(-1);
-  kernels::layerNormRows(x.data_ptr<float>(), x.numel() / width, width, gamma.data_ptr<float>(),
+  kernels::layerNormRows(x.data_ptr<float>(), x.numel() / width, width, nullptr, gamma.data_ptr<float>(),
                          beta.data_ptr<float>(), static_cast<float>(norm.options.eps()), false);
   return x;
 }
@@ -100,10 +101,10 @@ at::Tensor DecoderAttentionImpl::fewQueries(const at::Tensor& q, const at::Tenso
   at::Tensor qh = separateHeads(linear(q, q_proj->weight, q_proj->bias), H) * scale;  // [B, H, nq, c]
   at::Tensor qk = at::matmul(qh, k_proj->weight.view({H, c, C}));                        // [B, H, nq, C]
   at::Tensor qb = at::matmul(qh, k_proj->bias.view({H, c, 1}));                          // [B, H, nq, 1]
-  at::Tensor logits = at::matmul(qk.reshape({B, H * nq, C}), k.transpose(1, 2)).view({B, H, nq, nk}) + qb;
+  at::Tensor logits = gemm(qk.reshape({B, H * nq, C}), k.transpose(1, 2)).view({B, H, nq, nk}) + qb;
   if (peKT.defined()) addHeadsProduct(logits, qh.permute({1, 0, 2, 3}).reshape({H, B * nq, c}), peKT);
   at::Tensor attn = at::softmax(logits, -1);
-  at::Tensor av = at::matmul(attn.view({B, H * nq, nk}), v).view({B, H, nq, C});
+  at::Tensor av = gemm(attn.view({B, H * nq, nk}), v).view({B, H, nq, C});
   at::Tensor oh = at::matmul(av, v_proj->weight.view({H, c, C}).transpose(1, 2)) + v_proj->bias.view({1, H, 1, c});
   return linear(recombineHeads(oh), out_proj->weight, out_proj->bias);
 }
@@ -120,13 +121,14 @@ at::Tensor DecoderAttentionImpl::fewKeys(const at::Tensor& q, const at::Tensor& 
   at::Tensor kh = separateHeads(linear(k, k_proj->weight, k_proj->bias), H) * scale;  // [B, H, nk, c]
   at::Tensor kq = at::matmul(kh, q_proj->weight.view({H, c, C}));                        // [B, H, nk, C]
   at::Tensor kb = at::matmul(kh, q_proj->bias.view({H, c, 1}));                          // [B, H, nk, 1]
-  at::Tensor logitsT = at::matmul(kq.reshape({B, H * nk, C}), q.transpose(1, 2)).view({B, H, nk, nq}) + kb;
+  at::Tensor logitsT = gemm(kq.reshape({B, H * nk, C}), q.transpose(1, 2)).view({B, H, nk, nq}) + kb;
   if (peQT.defined()) addHeadsProduct(logitsT, kh.permute({1, 0, 2, 3}).reshape({H, B * nk, c}), peQT);
   return tokensToImage(logitsT, v, residual);
 }
 
-// softmax over the tokens, then sum_h attn_h^T (v_h Wo_h^T) + bo (+ residual): with a residual, the bias and the
-// residual enter the one product as an extra row of ones and the bias row ([attn; 1]^T [u; bo] + residual).
+// softmax over the tokens, then sum_h attn_h^T (v_h Wo_h^T) + bo (+ residual), as one product: for one prompt set
+// the bias and residual are its starting value (gemm.h); for a batch, they enter as an extra row of ones and the
+// bias row ([attn; 1]^T [u; bo] + residual).
 at::Tensor DecoderAttentionImpl::tokensToImage(const at::Tensor& logitsT, const at::Tensor& v,
                                                const at::Tensor& residual) {
   const int64_t B = logitsT.size(0), H = logitsT.size(1), nk = logitsT.size(2), nq = logitsT.size(3);
@@ -141,6 +143,7 @@ at::Tensor DecoderAttentionImpl::tokensToImage(const at::Tensor& logitsT, const 
   at::Tensor vh = separateHeads(linear(v, v_proj->weight, v_proj->bias), H);          // [B, H, nk, c]
   at::Tensor wo = out_proj->weight.view({C, H, c}).permute({1, 2, 0});                    // [H, c, C]
   at::Tensor u = at::matmul(vh, wo).reshape({B, H * nk, C});
+  if (B == 1) return gemm(attnT.transpose(1, 2), u, out_proj->bias, residual);
   if (!residual.defined()) {
     return at::baddbmm(out_proj->bias.view({1, 1, C}).expand({B, nq, C}), attnT.transpose(1, 2), u);
   }

@@ -20,14 +20,16 @@ TEST(DecoderKernels, LayerNormRowsMatchesAtenWithAndWithoutGelu) {
   for (const int64_t width : {64, 256, 37}) {
     // Rows with an offset and a spread, so that a one-pass variance or a missing mean would show.
     at::Tensor x = at::randn({1000, width}) * 4.0 + 3.0;
-    at::Tensor gamma = at::randn({width}), beta = at::randn({width});
+    at::Tensor gamma = at::randn({width}), beta = at::randn({width}), inputBias = at::randn({width}) * 2.0;
     for (const bool gelu : {false, true}) {
-      at::Tensor expected = at::layer_norm(x, {width}, gamma, beta, 1e-6);
-      if (gelu) expected = at::gelu(expected);
-      at::Tensor got = x.clone();
-      kernels::layerNormRows(got.data_ptr<float>(), got.size(0), width, gamma.data_ptr<float>(),
-                             beta.data_ptr<float>(), 1e-6f, gelu);
-      EXPECT_LT(maxAbsDiff(got, expected), 2e-5) << "width " << width << " gelu " << gelu;
+      for (const bool biased : {false, true}) {
+        at::Tensor expected = at::layer_norm(biased ? x + inputBias : x, {width}, gamma, beta, 1e-6);
+        if (gelu) expected = at::gelu(expected);
+        at::Tensor got = x.clone();
+        kernels::layerNormRows(got.data_ptr<float>(), got.size(0), width, biased ? inputBias.data_ptr<float>() : nullptr,
+                               gamma.data_ptr<float>(), beta.data_ptr<float>(), 1e-6f, gelu);
+        EXPECT_LT(maxAbsDiff(got, expected), 2e-5) << "width " << width << " gelu " << gelu << " bias " << biased;
+      }
     }
   }
 }
@@ -43,7 +45,8 @@ TEST(DecoderKernels, GeluIsExactErfFormOverItsWholeRange) {
   at::Tensor one = at::ones({1});
   for (int64_t b = 0; b < n; b += 16) {
     at::Tensor out = at::empty({1, 4, 4});
-    kernels::geluHyperMasks(y.data_ptr<float>() + b, 1, 1, 1, one.data_ptr<float>(), 1, out.data_ptr<float>());
+    kernels::geluHyperMasks(y.data_ptr<float>() + b, 1, 1, 1, nullptr, one.data_ptr<float>(), 1,
+                            out.data_ptr<float>());
     // Pixel q = (di * 2 + dj) * 4 + ei * 2 + ej sits at row 2di + ei, column 2dj + ej.
     for (int q = 0; q < 16; ++q) {
       const int di = q / 8, dj = (q / 4) % 2, ei = (q / 2) % 2, ej = q % 2;
