@@ -102,22 +102,29 @@ void hyperDots(const float* y, int64_t pixels, int64_t c, const float* hyper, in
   }
 }
 
-// out[r, :] (+)= sum_k a[r, k] * bT[k, :] for rows r of one head, N split into L1-sized chunks.
+// out[r, :] (+)= sum_k a[r, k] * bT[k, :] for rows r of one head: 64 columns at a time (independent chains of
+// multiply-adds), their sums kept in registers over k (one store per output instead of one per k).
 SUPERSAM_VECTOR_CLONES
 void rowsTimesKeys(const float* a, int64_t rows, const float* bT, int64_t c, int64_t N, float* out, bool accumulate) {
-  constexpr int64_t kChunk = 512;
-  for (int64_t j0 = 0; j0 < N; j0 += kChunk) {
-    const int64_t len = std::min(kChunk, N - j0);
-    for (int64_t r = 0; r < rows; ++r) {
-      float* o = out + r * N + j0;
-      if (!accumulate) {
-        for (int64_t j = 0; j < len; ++j) o[j] = 0.0f;
-      }
+  constexpr int64_t kLanes = 64;
+  const int64_t full = N / kLanes * kLanes;
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* ar = a + r * c;
+    float* o = out + r * N;
+    for (int64_t j0 = 0; j0 < full; j0 += kLanes) {
+      float acc[kLanes];
+      for (int64_t j = 0; j < kLanes; ++j) acc[j] = accumulate ? o[j0 + j] : 0.0f;
       for (int64_t k = 0; k < c; ++k) {
-        const float coef = a[r * c + k];
+        const float coef = ar[k];
         const float* b = bT + k * N + j0;
-        for (int64_t j = 0; j < len; ++j) o[j] += coef * b[j];
+        for (int64_t j = 0; j < kLanes; ++j) acc[j] += coef * b[j];
       }
+      for (int64_t j = 0; j < kLanes; ++j) o[j0 + j] = acc[j];
+    }
+    for (int64_t j = full; j < N; ++j) {
+      float acc = accumulate ? o[j] : 0.0f;
+      for (int64_t k = 0; k < c; ++k) acc += ar[k] * bT[k * N + j];
+      o[j] = acc;
     }
   }
 }
