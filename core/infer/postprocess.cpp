@@ -11,6 +11,8 @@
 #include <ATen/Parallel.h>
 #include <ATen/record_function.h>
 
+#include "core/util/vector_clones.h"
+
 namespace supersam::infer {
 
 namespace {
@@ -76,11 +78,13 @@ inline float columnTap(const float* paddedRow, const AxisTaps& tx, int64_t x) {
 }
 
 // The column pass for one padded low-res row: the row resampled to W0 columns.
+SUPERSAM_VECTOR_CLONES
 void columnPass(const float* paddedRow, const AxisTaps& tx, int64_t W0, float* out) {
   for (int64_t x = 0; x < W0; ++x) out[x] = columnTap(paddedRow, tx, x);
 }
 
 // The row pass for one output row over columns [x0, x1), from the column-pass rows it reads.
+SUPERSAM_VECTOR_CLONES
 void rowPass(const float* const* rows, const std::array<float, 4>& w, int n, int64_t x0, int64_t x1, bool* mask,
              float* logit) {
   const float* shifted[4] = {rows[0] + x0, rows[1] + x0, rows[2] + x0, rows[3] + x0};

@@ -8,9 +8,10 @@
 #include <ATen/Parallel.h>
 #include <ATen/record_function.h>
 
+#include "core/util/vector_clones.h"
+
 // The loops below are written so that GCC vectorises them (no calls, no branches the vectoriser cannot turn into
-// selects); target_clones builds each for AVX-512, AVX2+FMA and the baseline and picks one when the library loads.
-#define SUPERSAM_VECTOR_CLONES __attribute__((target_clones("avx512f", "arch=haswell", "default")))
+// selects), each built for several vector widths (core/util/vector_clones.h).
 
 namespace supersam::model::kernels {
 
