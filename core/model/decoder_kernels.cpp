@@ -88,17 +88,19 @@ void normRows(float* x, int64_t rows, int64_t width, const float* inputBias, con
   }
 }
 
-// out [pixels, M] = y [pixels, c] hyper^T
+// out[i * strideI + j * strideJ] = A_i . B_j (+ bias[i]) for rows i in [i0, i1) of A [.., K] (row stride lda) and
+// all J rows of B [J, K] (row stride ldb); bias null: none. The dots of the mask product and of fewRowsLinear.
 SUPERSAM_VECTOR_CLONES
-void hyperDots(const float* y, int64_t pixels, int64_t c, const float* hyper, int64_t M, float* out) {
-  for (int64_t p = 0; p < pixels; ++p) {
-    const float* yp = y + p * c;
-    for (int64_t m = 0; m < M; ++m) {
-      const float* hm = hyper + m * c;
+void rowDots(const float* A, int64_t lda, int64_t i0, int64_t i1, const float* B, int64_t ldb, int64_t J, int64_t K,
+             const float* bias, float* out, int64_t strideI, int64_t strideJ) {
+  for (int64_t i = i0; i < i1; ++i) {
+    const float* ai = A + i * lda;
+    for (int64_t j = 0; j < J; ++j) {
+      const float* bj = B + j * ldb;
       float acc = 0.0f;
 #pragma omp simd reduction(+ : acc)
-      for (int64_t k = 0; k < c; ++k) acc += yp[k] * hm[k];
-      out[p * M + m] = acc;
+      for (int64_t k = 0; k < K; ++k) acc += ai[k] * bj[k];
+      out[i * strideI + j * strideJ] = bias ? acc + bias[i] : acc;
     }
   }
 }
@@ -156,21 +158,6 @@ void softmaxColumns(float* x, int64_t n, int64_t N, int64_t j0, int64_t j1) {
   }
 }
 
-SUPERSAM_VECTOR_CLONES
-void fewRowsDots(const float* x, int64_t M, int64_t K, const float* W, int64_t ldw, const float* b, int64_t o0,
-                 int64_t o1, int64_t O, float* out) {
-  for (int64_t o = o0; o < o1; ++o) {
-    const float* w = W + o * ldw;
-    for (int64_t t = 0; t < M; ++t) {
-      const float* xt = x + t * K;
-      float acc = 0.0f;
-#pragma omp simd reduction(+ : acc)
-      for (int64_t k = 0; k < K; ++k) acc += xt[k] * w[k];
-      out[t * O + o] = b ? acc + b[o] : acc;
-    }
-  }
-}
-
 }  // namespace
 
 void fewRowsLinear(const float* x, int64_t M, int64_t K, const float* W, int64_t ldw, const float* b, int64_t O,
@@ -178,7 +165,7 @@ void fewRowsLinear(const float* x, int64_t M, int64_t K, const float* W, int64_t
   RECORD_FUNCTION("supersam::fewRowsLinear", std::vector<c10::IValue>());  // visible to profilers
   // Split over outputs only when there is enough work to pay for waking the second thread.
   const int64_t grain = std::max<int64_t>(1, 65536 / std::max<int64_t>(1, M * K));
-  at::parallel_for(0, O, grain, [&](int64_t o0, int64_t o1) { fewRowsDots(x, M, K, W, ldw, b, o0, o1, O, out); });
+  at::parallel_for(0, O, grain, [&](int64_t o0, int64_t o1) { rowDots(W, ldw, o0, o1, x, K, M, K, b, out, 1, O); });
 }
 
 void headsProduct(const float* a, const float* bT, int64_t H, int64_t n, int64_t c, int64_t N, float* out,
@@ -224,7 +211,7 @@ void geluHyperMasks(float* y, int64_t h, int64_t w, int64_t c, const float* inpu
     for (int64_t i = i0; i < i1; ++i) {
       float* block = y + i * w * 16 * c;
       geluInPlace(block, w * 16, c, inputBias);
-      hyperDots(block, w * 16, c, hyper, M, dots.data());
+      rowDots(block, c, 0, w * 16, hyper, c, M, c, nullptr, dots.data(), M, 1);
       // Pixel q of the block = ((j * 2 + di) * 2 + dj) * 4 + ei * 2 + ej.
       const float* d = dots.data();
       for (int64_t j = 0; j < w; ++j) {

@@ -7,6 +7,7 @@
 
 #include "core/model/common.h"
 #include "core/model/decoder_kernels.h"
+#include "core/model/gemm.h"
 #include "core/model/mask_decoder.h"
 #include "core/model/transformer.h"
 
@@ -62,14 +63,19 @@ TEST(DecoderKernels, FewRowsLinearMatchesAtenIncludingNarrowedWeights) {
   at::manual_seed(5);
   at::NoGradGuard ng;
   const at::Tensor w = at::randn({300, 200}), b = at::randn({300});
-  for (const int64_t rows : {1, 7, 16}) {
-    const at::Tensor x = at::randn({1, rows, 200});
-    EXPECT_LT(maxAbsDiff(linear(x, w, b), at::linear(x, w, b)), 1e-4) << rows << " rows";
-    EXPECT_LT(maxAbsDiff(linear(x, w, at::Tensor()), at::linear(x, w)), 1e-4);
-    // An elastic MLP's second layer: the first 120 input columns of each weight row (row stride 200).
-    const at::Tensor xs = at::randn({rows, 120});
-    EXPECT_LT(maxAbsDiff(linear(xs, w.narrow(1, 0, 120), b), at::linear(xs, w.narrow(1, 0, 120), b)), 1e-4);
+  // Through oneDNN's sgemm (gemm.h) where the process has it, and through kernels::fewRowsLinear without it.
+  for (const bool fastGemm : {true, false}) {
+    setFastGemmEnabled(fastGemm);
+    for (const int64_t rows : {1, 7, 16}) {
+      const at::Tensor x = at::randn({1, rows, 200});
+      EXPECT_LT(maxAbsDiff(linear(x, w, b), at::linear(x, w, b)), 1e-4) << rows << " rows, gemm " << fastGemm;
+      EXPECT_LT(maxAbsDiff(linear(x, w, at::Tensor()), at::linear(x, w)), 1e-4);
+      // An elastic MLP's second layer: the first 120 input columns of each weight row (row stride 200).
+      const at::Tensor xs = at::randn({rows, 120});
+      EXPECT_LT(maxAbsDiff(linear(xs, w.narrow(1, 0, 120), b), at::linear(xs, w.narrow(1, 0, 120), b)), 1e-4);
+    }
   }
+  setFastGemmEnabled(true);
   // Many rows, or gradients recorded: ATen's product, with its autograd graph.
   const at::Tensor many = at::randn({40, 200});
   EXPECT_LT(maxAbsDiff(linear(many, w, b), at::linear(many, w, b)), 1e-4);
