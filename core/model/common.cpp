@@ -12,12 +12,15 @@ namespace supersam::model {
 
 bool inplaceAllowed() { return !c10::GradMode::is_enabled(); }
 
+bool fastCpuPath(const at::Tensor& x) {
+  return inplaceAllowed() && x.device().is_cpu() && x.scalar_type() == at::kFloat;
+}
+
 at::Tensor linear(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) {
   constexpr int64_t kFewRows = 16;
   const int64_t K = x.size(-1), rows = K > 0 ? x.numel() / K : 0;
-  const bool fits = rows > 0 && rows <= kFewRows && inplaceAllowed() && x.device().is_cpu() &&
-                    x.scalar_type() == at::kFloat && w.scalar_type() == at::kFloat && w.dim() == 2 &&
-                    w.size(1) == K && w.stride(1) == 1 && (!b.defined() || b.is_contiguous());
+  const bool fits = rows > 0 && rows <= kFewRows && fastCpuPath(x) && w.scalar_type() == at::kFloat &&
+                    w.dim() == 2 && w.size(1) == K && w.stride(1) == 1 && (!b.defined() || b.is_contiguous());
   if (!fits) return at::linear(x, w, b);
   std::vector<int64_t> shape = x.sizes().vec();
   shape.back() = w.size(0);

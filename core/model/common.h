@@ -46,8 +46,12 @@ TORCH_MODULE(LayerNorm2d);
 // True when no autograd graph is being recorded, so forward passes may work in place on their own temporaries.
 bool inplaceAllowed();
 
-// at::linear(x, w, b) (b may be undefined); for a few rows of float32 on the CPU without autograd (the decoder's
-// prompt tokens) through kernels::fewRowsLinear, which runs such products several times faster than BLAS.
+// Whether x may take the fast inference path (decoder_kernels.h, gemm.h): float32 on the CPU, no gradient recorded.
+// Anything else runs ATen's operations.
+bool fastCpuPath(const at::Tensor& x);
+
+// at::linear(x, w, b) (b may be undefined); for a few rows on the fast path (the decoder's prompt tokens) through
+// gemm() or, without oneDNN, kernels::fewRowsLinear: BLAS runs such products several times slower.
 at::Tensor linear(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b);
 
 }  // namespace supersam::model

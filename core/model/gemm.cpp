@@ -54,13 +54,11 @@ at::Tensor atenMm(const at::Tensor& a, const at::Tensor& b, const at::Tensor& bi
 
 at::Tensor mm2d(const at::Tensor& a, const at::Tensor& b, const at::Tensor& bias, const at::Tensor& add) {
   RECORD_FUNCTION("supersam::gemm", std::vector<c10::IValue>({a, b}));  // visible to profilers
-  const SgemmFn sgemm = findSgemm();
   char ta = 'N', tb = 'N';
   int64_t lda = 0, ldb = 0;
   const int64_t M = a.size(0), K = a.size(1), N = b.size(1);
-  const bool fast = sgemm && g_enabled.load(std::memory_order_relaxed) && inplaceAllowed() && a.device().is_cpu() &&
-                    a.scalar_type() == at::kFloat && b.device().is_cpu() && b.scalar_type() == at::kFloat &&
-                    M > 0 && N > 0 && K > 0 && layoutOf(a, ta, lda) && layoutOf(b, tb, ldb);
+  const bool fast = fastGemmEnabled() && fastCpuPath(a) && fastCpuPath(b) && M > 0 && N > 0 && K > 0 &&
+                    layoutOf(a, ta, lda) && layoutOf(b, tb, ldb);
   if (!fast) return atenMm(a, b, bias, add);
   // A fresh result: expand().contiguous() may return the bias or addend itself (one row), which must not be
   // written to.
@@ -74,7 +72,7 @@ at::Tensor mm2d(const at::Tensor& a, const at::Tensor& b, const at::Tensor& bias
     out.copy_(bias.expand({M, N}));
     beta = 1.0f;
   }
-  const int status = sgemm(ta, tb, M, N, K, 1.0f, a.data_ptr<float>(), lda, b.data_ptr<float>(), ldb, beta,
+  const int status = findSgemm()(ta, tb, M, N, K, 1.0f, a.data_ptr<float>(), lda, b.data_ptr<float>(), ldb, beta,
                            out.data_ptr<float>(), N);
   if (status != 0) return atenMm(a, b, bias, add);  // e.g. an argument oneDNN refuses: ATen computes the same
   return out;

@@ -70,10 +70,6 @@ at::Tensor deconvAsMatmul(const at::Tensor& xLast, const torch::nn::ConvTranspos
 }
 }  // namespace
 
-bool MaskDecoderImpl::fusedUpscaling(const at::Tensor& keys) const {
-  return inplaceAllowed() && keys.device().is_cpu() && keys.scalar_type() == at::kFloat;
-}
-
 at::Tensor MaskDecoderImpl::upscale(const at::Tensor& keys, int64_t h, int64_t w, bool finalGelu) {
   // SAM: ConvT(C, C/4) -> LayerNorm2d -> GELU -> ConvT(C/4, C/8) -> GELU, on [B, C, h, w]. Here channels stay last
   // throughout (no NCHW round trips); the result is [B, h, w, 2, 2, 2, 2, C/8] with the output pixel of input pixel
@@ -82,7 +78,7 @@ at::Tensor MaskDecoderImpl::upscale(const at::Tensor& keys, int64_t h, int64_t w
   auto& norm = *output_upscaling[1]->as<LayerNorm2dImpl>();
   auto& conv2 = *output_upscaling[3]->as<torch::nn::ConvTranspose2dImpl>();
   const int64_t B = keys.size(0), c1 = conv1.weight.size(1), c2 = conv2.weight.size(1);
-  const bool fused = fusedUpscaling(keys);
+  const bool fused = fastCpuPath(keys);
   at::Tensor y = deconvAsMatmul(keys, conv1, !fused).view({B * h * w * 4, c1});
   if (fused) {
     const at::Tensor bias = conv1.bias.contiguous(), gamma = norm.weight.contiguous(), beta = norm.bias.contiguous();
@@ -117,7 +113,7 @@ std::pair<at::Tensor, at::Tensor> MaskDecoderImpl::headsFrom(const at::Tensor& h
   at::Tensor hyperIn = at::stack(hyper, 1);  // [B, M, C/8]
   const int64_t M = numMasks;
   at::Tensor masks;
-  if (fusedUpscaling(keys)) {
+  if (fastCpuPath(keys)) {
     // The last GELU, the product with the hypernetwork outputs and the pixel order in one pass per image row.
     at::Tensor upscaled = upscale(keys, h, w, false).contiguous();
     hyperIn = hyperIn.contiguous();

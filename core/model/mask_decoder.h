@@ -61,9 +61,6 @@ class MaskDecoderImpl : public torch::nn::Module {
   // keys [B, h*w, C] -> [B, h, w, 2, 2, 2, 2, C/8] (channels last, see the .cpp for the pixel order); without
   // finalGelu, before the last convolution's bias and GELU (for the fused kernels, which add them).
   at::Tensor upscale(const at::Tensor& keys, int64_t h, int64_t w, bool finalGelu);
-  // Whether the up-scaling and the mask product may run in the fused CPU kernels (decoder_kernels.h): float32 on
-  // the CPU, no gradient recorded.
-  bool fusedUpscaling(const at::Tensor& keys) const;
   // Output tokens + sparse -> the transformer's tokens [B, 1 + 4 + N, C].
   at::Tensor tokensFor(const at::Tensor& sparse);
   // From the transformer's outputs (hs [B, T, C], keys [B, h*w, C]) to masks and iou.

@@ -22,15 +22,9 @@ at::Tensor recombineHeads(const at::Tensor& x) {
   return x.transpose(1, 2).reshape({x.size(0), x.size(2), x.size(1) * x.size(3)});
 }
 
-// Whether x may go through the fused CPU kernels (decoder_kernels.h), which neither record gradients nor run off
-// the CPU.
-bool fusedKernels(const at::Tensor& x) {
-  return inplaceAllowed() && x.device().is_cpu() && x.scalar_type() == at::kFloat;
-}
-
 // Per head: a [H, n, c] x bT [H, c, N] -> [H, n, N].
 at::Tensor headsBmm(const at::Tensor& a, const at::Tensor& bT) {
-  if (!fusedKernels(a)) return at::bmm(a, bT);
+  if (!fastCpuPath(a)) return at::bmm(a, bT);
   const at::Tensor ac = a.contiguous(), bc = bT.contiguous();
   at::Tensor out = at::empty({a.size(0), a.size(1), bT.size(2)}, a.options());
   kernels::headsProduct(ac.data_ptr<float>(), bc.data_ptr<float>(), a.size(0), a.size(1), a.size(2), bT.size(2),
@@ -41,7 +35,7 @@ at::Tensor headsBmm(const at::Tensor& a, const at::Tensor& bT) {
 // Per head: a [H, n, K] x b [H, K, m] -> [H, n, m], one product per head through gemm() where it is fast (BLAS's
 // batched product runs the decoder's [7, 4096] x [4096, 16] per head at a few GFLOP/s).
 at::Tensor perHeadProducts(const at::Tensor& a, const at::Tensor& b) {
-  if (!fastGemmEnabled() || !fusedKernels(a)) return at::bmm(a, b);
+  if (!fastGemmEnabled() || !fastCpuPath(a)) return at::bmm(a, b);
   std::vector<at::Tensor> heads;
   heads.reserve(static_cast<size_t>(a.size(0)));
   for (int64_t h = 0; h < a.size(0); ++h) heads.push_back(gemm(a[h], b[h]));
@@ -52,7 +46,7 @@ at::Tensor perHeadProducts(const at::Tensor& a, const at::Tensor& b) {
 // caller's own temporary.
 void addHeadsProduct(at::Tensor& logits, const at::Tensor& a, const at::Tensor& peT) {
   const int64_t B = logits.size(0), H = logits.size(1), n = logits.size(2), N = logits.size(3);
-  if (B == 1 && fusedKernels(logits) && logits.is_contiguous()) {
+  if (B == 1 && fastCpuPath(logits) && logits.is_contiguous()) {
     const at::Tensor ac = a.contiguous(), pc = peT.contiguous();
     kernels::headsProduct(ac.data_ptr<float>(), pc.data_ptr<float>(), H, n, a.size(2), N, logits.data_ptr<float>(),
                           true);
@@ -63,7 +57,7 @@ void addHeadsProduct(at::Tensor& logits, const at::Tensor& a, const at::Tensor& 
 
 // norm(x), in place on x (the caller's own temporary) where the fused kernels apply.
 at::Tensor normInPlace(torch::nn::LayerNormImpl& norm, at::Tensor x) {
-  if (!fusedKernels(x) || !x.is_contiguous()) return norm.forward(x);
+  if (!fastCpuPath(x) || !x.is_contiguous()) return norm.forward(x);
   const at::Tensor gamma = norm.weight.contiguous(), beta = norm.bias.contiguous();
   const int64_t width = x.size(-1);
   kernels::layerNormRows(x.data_ptr<float>(), x.numel() / width, width, nullptr, gamma.data_ptr<float>(),
@@ -145,7 +139,7 @@ at::Tensor DecoderAttentionImpl::tokensToImage(const at::Tensor& logitsT, const 
   const int64_t B = logitsT.size(0), H = logitsT.size(1), nk = logitsT.size(2), nq = logitsT.size(3);
   const int64_t C = out_proj->weight.size(0), c = out_proj->weight.size(1) / H;
   at::Tensor attnT;  // [B, H * nk, nq], softmax over the nk tokens
-  if (fusedKernels(logitsT) && logitsT.is_contiguous()) {
+  if (fastCpuPath(logitsT) && logitsT.is_contiguous()) {
     kernels::softmaxMiddle(logitsT.data_ptr<float>(), B * H, nk, nq);  // logitsT is the caller's temporary
     attnT = logitsT.view({B, H * nk, nq});
   } else {
