@@ -31,6 +31,9 @@ for s in subs:
         r = res[(s, p)]
         cells = [f"{d['miou'][metric]:.3f}" for d in r["datasets"]] + [f"{r['overall'][metric]:.3f}"]
         print(f"| {s} `{subnet}` | {n / 1e6:.2f} M | {p} | {metric} | " + " | ".join(cells) + " |")
+box = res[("largest", "box")]
+cells = [f"{d['box_fill_miou']:.3f}" for d in box["datasets"]] + [f"{box['overall_box_fill_miou']:.3f}"]
+print("| baseline: the mask fills the box | - | box | - | " + " | ".join(cells) + " |")
 print()
 print("objects evaluated per dataset: " + ", ".join(f"{d['name']} {d['objects']}" for d in res[("largest", "box")]["datasets"]))
 print()
@@ -68,4 +71,7 @@ def summary(path, title):
 
 if os.path.exists(f"{out}/warmup.jsonl"):
     summary(f"{out}/warmup.jsonl", "Decoder + prompt-encoder warm-up (frozen encoder; 2 members per step):")
-summary(f"{out}/train.jsonl", "Sandwich-rule training (largest + smallest + 1 random subnet per step):")
+if os.path.exists(f"{out}/train.jsonl"):
+    summary(f"{out}/train.jsonl", "Sandwich-rule training (largest + smallest + 1 random subnet per step):")
+if os.path.exists(f"{out}/natural.jsonl"):
+    summary(f"{out}/natural.jsonl", "Five domains with augmentation and distillation (largest + smallest + 1 random):")

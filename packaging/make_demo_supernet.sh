@@ -24,6 +24,9 @@ mkdir -p "$OUT"
 TRAIN="dsb2018:$DATA/dsb2018-nuclei:train,limit=200+pennfudan:$DATA/pennfudan:train+isbi2012:$DATA/isbi2012-em:train"
 VAL="dsb2018:$DATA/dsb2018-nuclei:val+pennfudan:$DATA/pennfudan:val+isbi2012:$DATA/isbi2012-em:val"
 
+# Stages 1-3b make the three-domain supernet (the demo model of 2026-11-25); they are skipped when
+# $OUT/trained.safetensors exists (e.g. that model copied there), so 3c can be re-run alone.
+if [ ! -f "$OUT/trained.safetensors" ]; then
 # 1. random initialisation
 [ -f "$OUT/init.safetensors" ] || "$BIN" train --arch resources/models/demo_arch.json --steps 0 --seed 0 \
   --out "$OUT/init.safetensors"
@@ -65,7 +68,27 @@ RESUME=()
   --objects 8 --point-fraction 0.5 --focal-weight 1 --dice-weight 1 --train encoder,decoder,prompt \
   --checkpoint-every 25 --validate-every 250 --val-images 4 \
   --log "$OUT/train.jsonl" --threads "$THREADS" --seed 0 --fp16 "${RESUME[@]}"
-cp "$OUT/trained.safetensors" resources/models/demo_supernet.safetensors
+fi
+
+# 3c. five domains: the 3b model continues on all five train splits (the natural photos of ECSSD and COCO-MVal
+#     added; ISBI's 25 images listed 4 times and Penn-Fudan's twice so that no domain is drowned), with
+#     augmentation (scale 0.6-1.4 with crops, flips, colour, copy-paste of objects of other training images) and
+#     in-place distillation of the smaller members from the largest member's logits.
+NAT_STEPS=${NAT_STEPS:-3000}
+ISBI="isbi2012:$DATA/isbi2012-em:train"
+PF="pennfudan:$DATA/pennfudan:train"
+TRAIN5="dsb2018:$DATA/dsb2018-nuclei:train,limit=200+$PF+$PF+$ISBI+$ISBI+$ISBI+$ISBI"
+TRAIN5+="+masks:$DATA/ecssd:train,components=0,name=ecssd:train+masks:$DATA/coco-mval:train,components=0,name=coco-mval:train"
+VAL5="$VAL+masks:$DATA/ecssd:val,components=0,name=ecssd:val+masks:$DATA/coco-mval:val,components=0,name=coco-mval:val"
+RESUME=()
+[ -f "$OUT/natural.safetensors.ckpt" ] && RESUME=(--resume)
+[ -f "$OUT/natural.safetensors" ] || "$BIN" train --supernet "$OUT/trained.safetensors" --dataset "$TRAIN5" \
+  --val-dataset "$VAL5" --out "$OUT/natural.safetensors" --steps "$NAT_STEPS" --batch 4 --lr 3e-4 --warmup 50 \
+  --random-subnets 1 --distill --objects 8 --point-fraction 0.5 --focal-weight 1 --dice-weight 1 \
+  --augment on --train encoder,decoder,prompt --checkpoint-every 25 --validate-every 400 --val-images 4 \
+  --log "$OUT/natural.jsonl" --threads "$THREADS" --seed 1 --fp16 "${RESUME[@]}"
+cp "$OUT/natural.safetensors" resources/models/demo_supernet.safetensors
+VAL=$VAL5
 
 # 4. evaluation: largest / middle / smallest, box and point prompts, per val dataset
 MIDDLE=$(python3 - resources/models/demo_supernet.safetensors <<'PY'

@@ -141,15 +141,18 @@ int runEval(const std::vector<std::string>& argv) {
   std::printf("model %s (%s)%s%s, %s prompts\n", modelPath.c_str(), loaded.arch.name.c_str(),
               subnetText.empty() ? "" : ", subnet ", subnetText.c_str(),
               data::promptKindName(protocol.promptKind).c_str());
-  std::printf("%-24s %7s %8s %9s %9s %9s\n", "dataset", "images", "objects", "oracle", "ranked", "single");
+  std::printf("%-24s %7s %8s %9s %9s %9s %9s\n", "dataset", "images", "objects", "oracle", "ranked", "single",
+              "box-fill");
   for (const auto& d : r.datasets) {
-    std::printf("%-24s %7lld %8lld %9.4f %9.4f %9.4f\n", d.name.c_str(), static_cast<long long>(d.images),
-                static_cast<long long>(d.objects), d.miou.oracle, d.miou.ranked, d.miou.single);
+    std::printf("%-24s %7lld %8lld %9.4f %9.4f %9.4f %9.4f\n", d.name.c_str(), static_cast<long long>(d.images),
+                static_cast<long long>(d.objects), d.miou.oracle, d.miou.ranked, d.miou.single, d.boxFill);
   }
-  std::printf("%-24s %7lld %8lld %9.4f %9.4f %9.4f\n", "overall (mean of sets)", static_cast<long long>(r.images),
-              static_cast<long long>(r.objects), r.overall.oracle, r.overall.ranked, r.overall.single);
+  std::printf("%-24s %7lld %8lld %9.4f %9.4f %9.4f %9.4f\n", "overall (mean of sets)",
+              static_cast<long long>(r.images), static_cast<long long>(r.objects), r.overall.oracle, r.overall.ranked,
+              r.overall.single, r.overallBoxFill);
   std::printf("%-24s %7s %8s %9.4f %9.4f %9.4f\n", "pooled (all objects)", "", "", r.pooled.oracle, r.pooled.ranked,
               r.pooled.single);
+  std::printf("box-fill: the mIoU of the trivial answer \"the mask is the object's whole box\" (the baseline)\n");
   std::printf("%.1f s: encoder %.1f s, decoder %.1f s; %.2f objects/s, %.1f decoder prompts/s\n", r.seconds,
               r.encoderSeconds, r.decoderSeconds, r.promptsPerSecond, r.decoderPromptsPerSecond);
   for (const auto& out : outs) {

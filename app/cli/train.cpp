@@ -59,6 +59,10 @@ on the mask logits + MSE of the IoU head. Prompt encoder frozen.
   --focal-weight X       weight of the focal loss (default 20, SAM's)
   --dice-weight X        weight of the dice loss (default 1, SAM's)
   --point-fraction P     share of objects prompted by one point instead of a jittered box (default 0.5)
+  --augment SPEC         training-image augmentation: off (default), on (the defaults below), or a comma list
+                         scale=MIN:MAX (longest side vs the input size, 0.6:1.4), flip=P (0.5), colour=A
+                         (brightness/contrast/saturation amplitude, 0.25), paste=P (copy-paste objects of another
+                         training image, 0.3), max-pasted=N (3); validation images are never augmented
   --train PARTS          comma list of encoder,decoder,prompt (default encoder,decoder)
   --checkpoint FILE      checkpoint path (default OUT.ckpt)
   --checkpoint-every N   steps between checkpoints (default 50)
@@ -156,7 +160,7 @@ void progressBar(long long done, long long total, const std::string& status) {
 int runTrain(const std::vector<std::string>& argv) {
   Args args(argv,
             {"supernet", "arch", "dataset", "val-dataset", "out", "steps", "batch", "lr", "weight-decay", "warmup",
-             "random-subnets", "objects", "focal-weight", "dice-weight", "point-fraction", "train", "checkpoint", "checkpoint-every", "log",
+             "random-subnets", "objects", "focal-weight", "dice-weight", "point-fraction", "augment", "train", "checkpoint", "checkpoint-every", "log",
              "validate-every", "val-images", "nproc", "master-port", "seed", "threads", "device"},
             {"distill", "resume", "fp16", "quiet"});
   const int nproc = args.getInt("nproc", 1);
@@ -194,6 +198,7 @@ int runTrain(const std::vector<std::string>& argv) {
   cfg.loss.focal = args.getDouble("focal-weight", 20.0);
   cfg.loss.dice = args.getDouble("dice-weight", 1.0);
   cfg.prompts.pointFraction = args.getDouble("point-fraction", 0.5);
+  cfg.augment = train::parseAugmentOptions(args.get("augment").value_or("off"));
   cfg.checkpointPath = args.get("checkpoint").value_or(out + ".ckpt");
   cfg.checkpointEvery = args.getInt64("checkpoint-every", 50);
   cfg.logPath = args.get("log").value_or("");

@@ -1,6 +1,7 @@
 #include "core/eval/evaluator.h"
 
 #include <algorithm>
+#include <cmath>
 #include <chrono>
 #include <cstdio>
 #include <random>
@@ -143,7 +144,7 @@ EvalResult evaluate(infer::Predictor& predictor, const model::ElasticConfig& cfg
   MiouTriple sumOfMeans;
   MiouAccumulator pooledO, pooledR, pooledS;
   for (const auto& pd : set.datasets()) {
-    MiouAccumulator accO, accR, accS;
+    MiouAccumulator accO, accR, accS, accBox;
     DatasetResult dr;
     dr.name = pd.name;
     for (const auto& im : pd.images) {
@@ -185,11 +186,14 @@ EvalResult evaluate(infer::Predictor& predictor, const model::ElasticConfig& cfg
         }
       }
       result.decoderSeconds += secondsSince(t0);
+      for (const auto& o : im.objects) accBox.add(boxFillIou(o.gt));
       ++dr.images;
       dr.objects += static_cast<int64_t>(im.objects.size());
       job.report(++done, total, pd.name);
     }
     dr.miou = {accO.mean(), accR.mean(), accS.mean()};
+    dr.boxFill = accBox.mean();
+    result.overallBoxFill += dr.boxFill;
     sumOfMeans.oracle += dr.miou.oracle;
     sumOfMeans.ranked += dr.miou.ranked;
     sumOfMeans.single += dr.miou.single;
@@ -203,6 +207,7 @@ EvalResult evaluate(infer::Predictor& predictor, const model::ElasticConfig& cfg
   const double nd = static_cast<double>(std::max<size_t>(1, result.datasets.size()));
   result.overall = {sumOfMeans.oracle / nd, sumOfMeans.ranked / nd, sumOfMeans.single / nd};
   result.pooled = {pooledO.mean(), pooledR.mean(), pooledS.mean()};
+  result.overallBoxFill /= nd;
   result.seconds = secondsSince(start);
   result.promptsPerSecond = result.seconds > 0 ? static_cast<double>(result.objects) / result.seconds : 0;
   result.decoderPromptsPerSecond =
@@ -221,7 +226,11 @@ EvalResult evaluate(infer::Predictor& predictor, const model::ElasticConfig& cfg
 nlohmann::json EvalResult::toJson() const {
   nlohmann::json ds = nlohmann::json::array();
   for (const auto& d : datasets) {
-    ds.push_back({{"name", d.name}, {"images", d.images}, {"objects", d.objects}, {"miou", tripleJson(d.miou)}});
+    ds.push_back({{"name", d.name},
+                  {"images", d.images},
+                  {"objects", d.objects},
+                  {"miou", tripleJson(d.miou)},
+                  {"box_fill_miou", d.boxFill}});
   }
   return {{"model", model},
           {"subnet", subnet},
@@ -229,6 +238,7 @@ nlohmann::json EvalResult::toJson() const {
           {"datasets", ds},
           {"overall", tripleJson(overall)},
           {"pooled", tripleJson(pooled)},
+          {"overall_box_fill_miou", overallBoxFill},
           {"images", images},
           {"objects", objects},
           {"seconds", seconds},
@@ -241,16 +251,22 @@ nlohmann::json EvalResult::toJson() const {
 std::string EvalResult::toCsv() const {
   std::ostringstream out;
   const std::string prompt = data::promptKindName(protocol.promptKind);
-  out << "dataset,prompt,images,objects,miou_oracle,miou_ranked,miou_single\n";
-  auto row = [&](const std::string& name, int64_t im, int64_t ob, const MiouTriple& t) {
-    char buf[160];
-    std::snprintf(buf, sizeof buf, ",%lld,%lld,%.6f,%.6f,%.6f\n", static_cast<long long>(im),
+  out << "dataset,prompt,images,objects,miou_oracle,miou_ranked,miou_single,miou_box_fill\n";
+  auto row = [&](const std::string& name, int64_t im, int64_t ob, const MiouTriple& t, double boxFill) {
+    char buf[200];
+    std::snprintf(buf, sizeof buf, ",%lld,%lld,%.6f,%.6f,%.6f,", static_cast<long long>(im),
                   static_cast<long long>(ob), t.oracle, t.ranked, t.single);
     out << name << "," << prompt << buf;
+    if (std::isnan(boxFill)) {
+      out << "\n";
+    } else {
+      std::snprintf(buf, sizeof buf, "%.6f\n", boxFill);
+      out << buf;
+    }
   };
-  for (const auto& d : datasets) row(d.name, d.images, d.objects, d.miou);
-  row("overall", images, objects, overall);
-  row("pooled", images, objects, pooled);
+  for (const auto& d : datasets) row(d.name, d.images, d.objects, d.miou, d.boxFill);
+  row("overall", images, objects, overall, overallBoxFill);
+  row("pooled", images, objects, pooled, std::nan(""));
   return out.str();
 }
 

@@ -95,12 +95,14 @@ struct DatasetResult {
   int64_t images = 0;
   int64_t objects = 0;
   MiouTriple miou;
+  double boxFill = 0;  // mIoU of "the mask is the object's whole box" (miou.h boxFillIou), the baseline
 };
 
 struct EvalResult {
   std::vector<DatasetResult> datasets;
   MiouTriple overall;        // mean of the per-dataset mIoUs (each domain weighs the same)
   MiouTriple pooled;         // mean over all objects of all datasets
+  double overallBoxFill = 0; // the box-fill baseline, mean of the per-dataset values like `overall`
   int64_t images = 0;
   int64_t objects = 0;
   double seconds = 0;        // wall time of evaluate()
@@ -113,7 +115,7 @@ struct EvalResult {
   std::string subnet;  // free text for reports (subnet string), empty = full model
 
   nlohmann::json toJson() const;
-  std::string toCsv() const;  // header + one row per dataset + "overall" + "pooled"
+  std::string toCsv() const;  // header + one row per dataset + "overall" + "pooled" (box-fill baseline column)
 };
 
 // Evaluates `cfg` of the predictor's model. Progress: images done / total; cancellation between images throws

@@ -47,4 +47,9 @@ at::Tensor iouAgainst(const at::Tensor& predictions, const CroppedMask& gt) {
   return at::where(uni > 0, inter / uni.clamp_min(1.0), at::ones_like(uni)).to(at::kFloat).cpu();
 }
 
+double boxFillIou(const CroppedMask& gt) {
+  const int64_t boxArea = gt.crop.defined() ? gt.crop.size(0) * gt.crop.size(1) : 0;
+  return boxArea > 0 ? static_cast<double>(gt.area) / static_cast<double>(boxArea) : 0.0;
+}
+
 }  // namespace supersam::eval

@@ -24,6 +24,10 @@ CroppedMask cropMask(const at::Tensor& mask);  // mask [H, W], nonzero = foregro
 // predictions [M, H, W] (bool or 0/1), gt of the same H, W -> [M] float IoUs (union 0 -> 1).
 at::Tensor iouAgainst(const at::Tensor& predictions, const CroppedMask& gt);
 
+// IoU of the trivial answer "the mask is the whole box" against gt, for the gt's tight box (the exact box prompt):
+// area / box area. The baseline every box-prompted model has to beat.
+double boxFillIou(const CroppedMask& gt);
+
 class MiouAccumulator {
  public:
   void add(double iou) {

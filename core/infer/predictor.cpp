@@ -54,11 +54,20 @@ at::Tensor preprocessImage(const at::Tensor& rgbHwcU8, const model::SamArch& arc
     cv::resize(in, out, out.size(), 0, 0, target[0] < h ? cv::INTER_AREA : cv::INTER_LINEAR);
   }
   if (inputHW) *inputHW = target;
-  at::Tensor x = resized.to(rgbHwcU8.device()).permute({2, 0, 1}).unsqueeze(0).to(at::kFloat);
+  return normaliseAndPad(resized.to(rgbHwcU8.device()), arch);
+}
+
+at::Tensor normaliseAndPad(const at::Tensor& rgbHwcU8, const model::SamArch& arch) {
+  const int64_t h = rgbHwcU8.size(0), w = rgbHwcU8.size(1);
+  if (h > arch.imageSize || w > arch.imageSize) {
+    throw util::Error("normaliseAndPad: a " + shapeText(rgbHwcU8.sizes()) + " image does not fit the " +
+                      std::to_string(arch.imageSize) + " px input frame");
+  }
+  at::Tensor x = rgbHwcU8.permute({2, 0, 1}).unsqueeze(0).to(at::kFloat);
   at::Tensor mean = at::tensor(at::ArrayRef<float>(model::kPixelMean.data(), 3)).to(x.device()).view({1, 3, 1, 1});
   at::Tensor stdv = at::tensor(at::ArrayRef<float>(model::kPixelStd.data(), 3)).to(x.device()).view({1, 3, 1, 1});
   x = (x - mean) / stdv;
-  return at::constant_pad_nd(x, {0, arch.imageSize - target[1], 0, arch.imageSize - target[0]}, 0.0);
+  return at::constant_pad_nd(x, {0, arch.imageSize - w, 0, arch.imageSize - h}, 0.0);
 }
 
 Predictor::Predictor(model::Sam sam, c10::Device device) : m_sam(std::move(sam)), m_device(device) {

@@ -41,6 +41,11 @@ struct Prediction {
 // receives the resized size.
 at::Tensor preprocessImage(const at::Tensor& rgbHwcU8, const model::SamArch& arch, std::array<int64_t, 2>* inputHW);
 
+// rgbHwcU8 [h, w, 3] uint8 with h, w <= image_size, already at its input size -> [1, 3, S, S] float, normalised with
+// SAM's pixel mean/std and zero-padded bottom/right (the second half of preprocessImage; training augmentation
+// composes its own resized image). util::Error when the image does not fit the frame.
+at::Tensor normaliseAndPad(const at::Tensor& rgbHwcU8, const model::SamArch& arch);
+
 // SAM's ResizeLongestSide target size for an image of (h, w).
 std::array<int64_t, 2> resizedSize(int64_t h, int64_t w, int64_t longSide);
 

@@ -38,21 +38,37 @@ cv::Mat maskInInputFrame(const cv::Mat& mask, std::array<int64_t, 2> inputHW, in
 }  // namespace
 
 TrainImage makeTrainImage(const data::Sample& sample, const model::SamArch& arch, const PromptOptions& opt,
-                          uint64_t seed) {
+                          uint64_t seed, const AugmentOptions& augment, const data::Sample* pasteSource) {
   std::mt19937_64 rng(seed);
-  at::Tensor rgb = data::loadSampleImage(sample);
   TrainImage out;
-  out.input = infer::preprocessImage(rgb, arch, &out.inputHW).squeeze(0).contiguous();
   const int64_t s = arch.imageSize;
+  AugmentedImage aug;
+  size_t objectCount = sample.objects.size();
+  if (augment.enabled) {
+    aug = augmentSample(sample, pasteSource, s, opt.maxObjects, augment, mixSeed(seed, 0xa0a0ULL));
+    const at::Tensor rgb = at::from_blob(aug.rgb.data, {aug.rgb.rows, aug.rgb.cols, 3}, at::kByte);
+    out.input = infer::normaliseAndPad(rgb, arch).squeeze(0).contiguous();
+    out.inputHW = {aug.rgb.rows, aug.rgb.cols};
+    objectCount = aug.masks.size();
+  } else {
+    out.input = infer::preprocessImage(data::loadSampleImage(sample), arch, &out.inputHW).squeeze(0).contiguous();
+  }
+  // Object i's mask, 0/1 in the padded S x S frame.
+  auto framedMask = [&](size_t i) {
+    if (!augment.enabled) return maskInInputFrame(sample.objects[i].mask(), out.inputHW, s);
+    cv::Mat m = cv::Mat::zeros(static_cast<int>(s), static_cast<int>(s), CV_8U);
+    aug.masks[i].copyTo(m(cv::Rect(0, 0, aug.masks[i].cols, aug.masks[i].rows)));
+    return m;
+  };
 
-  std::vector<size_t> order(sample.objects.size());
+  std::vector<size_t> order(objectCount);
   std::iota(order.begin(), order.end(), size_t{0});
   std::shuffle(order.begin(), order.end(), rng);
   std::uniform_real_distribution<double> unit(0.0, 1.0);
   std::vector<at::Tensor> targets;
   for (size_t idx : order) {
     if (static_cast<int64_t>(targets.size()) >= opt.maxObjects) break;
-    cv::Mat m = maskInInputFrame(sample.objects[idx].mask(), out.inputHW, s);
+    cv::Mat m = framedMask(idx);
     std::vector<cv::Point> pts;
     cv::findNonZero(m, pts);
     if (pts.empty()) continue;
@@ -109,6 +125,11 @@ const data::Sample& DataOrder::at(int64_t position) const {
   const int64_t n = size();
   const int64_t epoch = position / n;
   return *m_items[static_cast<size_t>(permutation(epoch)[static_cast<size_t>(position % n)])];
+}
+
+const data::Sample& DataOrder::pasteSource(int64_t position) const {
+  const uint64_t key = mixSeed(m_seed ^ 0x7061737465ULL, static_cast<uint64_t>(position));
+  return *m_items[static_cast<size_t>(key % static_cast<uint64_t>(m_items.size()))];
 }
 
 uint64_t DataOrder::promptSeed(int64_t position) const {

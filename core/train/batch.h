@@ -17,6 +17,7 @@
 
 #include "core/data/dataset.h"
 #include "core/model/arch.h"
+#include "core/train/augment.h"
 
 namespace supersam::train {
 
@@ -40,9 +41,12 @@ struct TrainImage {
 };
 
 // Loads the image (util::Error naming the file when unreadable). Objects whose resized mask is empty are skipped,
-// so K may be 0 for an image of tiny objects.
+// so K may be 0 for an image of tiny objects. With `augment` enabled the image and its masks go through
+// augment.h first (scale/crop, flip, colour, copy-paste from `pasteSource`, which may be null); without it the
+// input is exactly the predictor's.
 TrainImage makeTrainImage(const data::Sample& sample, const model::SamArch& arch, const PromptOptions& opt,
-                          uint64_t seed);
+                          uint64_t seed, const AugmentOptions& augment = {},
+                          const data::Sample* pasteSource = nullptr);
 
 // The deterministic order in which training samples are visited: the datasets concatenated, then one permutation
 // per epoch derived from (seed, epoch). Position p (0, 1, 2, ... over all epochs) maps to a sample.
@@ -53,6 +57,9 @@ class DataOrder {
   const data::Sample& at(int64_t position) const;
   // Seed for the prompts of the sample at `position` (distinct per position and per run seed).
   uint64_t promptSeed(int64_t position) const;
+  // The image whose objects are pasted onto the sample at `position` (copy-paste augmentation): drawn from
+  // (seed, position), so it too needs no RNG state.
+  const data::Sample& pasteSource(int64_t position) const;
 
  private:
   const std::vector<int64_t>& permutation(int64_t epoch) const;

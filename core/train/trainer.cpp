@@ -150,7 +150,8 @@ StepStats Trainer::trainStep() {
   std::vector<TrainImage> images;
   for (int64_t i = 0; i < localBatch; ++i) {
     const int64_t pos = m_step * m_cfg.batch + rank * localBatch + i;
-    images.push_back(makeTrainImage(m_order->at(pos), arch, m_cfg.prompts, m_order->promptSeed(pos)));
+    images.push_back(makeTrainImage(m_order->at(pos), arch, m_cfg.prompts, m_order->promptSeed(pos), m_cfg.augment,
+                                    &m_order->pasteSource(pos)));
   }
   std::vector<at::Tensor> inputs;
   for (const auto& im : images) inputs.push_back(im.input);

@@ -54,6 +54,7 @@ struct TrainConfig {
   bool distill = false;
   LossWeights loss;
   PromptOptions prompts;
+  AugmentOptions augment;  // off by default; training images only, never validation
   bool trainImageEncoder = true;
   bool trainMaskDecoder = true;
   bool trainPromptEncoder = false;

@@ -24,8 +24,11 @@ THREADS=${THREADS:-1}
 [ -x "$BIN" ] || { echo "paper_comparisons: $BIN is missing (build first)" >&2; exit 1; }
 [ -d "$DATA" ] || { echo "paper_comparisons: datasets missing at $DATA (SUPERSAM_DATA_DIR)" >&2; exit 1; }
 mkdir -p "$OUT"
+# The five labelled domains (ECSSD and COCO-MVal read as one object per image).
 VAL="dsb2018:$DATA/dsb2018-nuclei:val+pennfudan:$DATA/pennfudan:val+isbi2012:$DATA/isbi2012-em:val"
+VAL+="+masks:$DATA/ecssd:val,components=0,name=ecssd:val+masks:$DATA/coco-mval:val,components=0,name=coco-mval:val"
 TRAIN="dsb2018:$DATA/dsb2018-nuclei:train,limit=200+pennfudan:$DATA/pennfudan:train+isbi2012:$DATA/isbi2012-em:train"
+TRAIN+="+masks:$DATA/ecssd:train,components=0,name=ecssd:train+masks:$DATA/coco-mval:train,components=0,name=coco-mval:train"
 
 # Block widths of the space (the same for every block of the demo supernet).
 WIDTHS=$("$BIN" info --supernet "$SUPERNET" | python3 -c '
@@ -62,6 +65,8 @@ for w in widths:
         r = json.load(open(f"{out}/reorder_{m}_{w}.json"))
         cells.append(f"{r['overall']['single']:.3f}")
     print(f"| {w} | " + " | ".join(cells) + " |")
+base = json.load(open(f"{out}/reorder_none_{widths[-1]}.json"))["overall_box_fill_miou"]
+print(f"| baseline: the mask fills the box | " + " | ".join([f"{base:.3f}"] * len(methods)) + " |")
 PY
 cat "$OUT/reorder.md"
 

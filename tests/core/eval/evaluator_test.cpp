@@ -98,7 +98,7 @@ TEST(Evaluator, TinyModelOnThreeDatasetsGivesValidNumbers) {
   EXPECT_EQ(j["protocol"]["prompt"], "point");
   EXPECT_EQ(j["datasets"].size(), 3u);
   const std::string csv = util::readFileBytes(dir + "/r.csv");
-  EXPECT_EQ(csv.rfind("dataset,prompt,images,objects,miou_oracle,miou_ranked,miou_single\n", 0), 0u);
+  EXPECT_EQ(csv.rfind("dataset,prompt,images,objects,miou_oracle,miou_ranked,miou_single,miou_box_fill\n", 0), 0u);
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 6);
 }
 

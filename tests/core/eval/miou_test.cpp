@@ -53,3 +53,16 @@ TEST(Miou, Accumulator) {
   EXPECT_EQ(acc.count(), 3);
   EXPECT_DOUBLE_EQ(acc.mean(), 0.5);
 }
+
+TEST(Miou, BoxFillBaselineIsTheIouOfTheFilledTightBox) {
+  // An L shape: 4 x 3 box, 6 pixels; filling its box gives IoU 6 / 12, as maskIou of the filled box says.
+  at::Tensor gt = at::zeros({6, 8}, at::kBool);
+  gt.slice(0, 1, 5).slice(1, 2, 3).fill_(true);  // 4 rows of column 2
+  gt.slice(0, 4, 5).slice(1, 2, 5).fill_(true);  // the bottom row, columns 2-4
+  const CroppedMask c = cropMask(gt);
+  at::Tensor filled = at::zeros({6, 8}, at::kBool);
+  filled.slice(0, 1, 5).slice(1, 2, 5).fill_(true);
+  EXPECT_NEAR(boxFillIou(c), 6.0 / 12.0, 1e-12);
+  EXPECT_NEAR(boxFillIou(c), maskIou(filled, gt), 1e-12);
+  EXPECT_DOUBLE_EQ(boxFillIou(cropMask(at::zeros({4, 4}, at::kBool))), 0.0);
+}
