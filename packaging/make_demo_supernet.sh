@@ -88,7 +88,10 @@ RESUME=()
   --augment on --train encoder,decoder,prompt --checkpoint-every 25 --validate-every 400 --val-images 4 \
   --log "$OUT/natural.jsonl" --threads "$THREADS" --seed 1 --fp16 "${RESUME[@]}"
 cp "$OUT/natural.safetensors" resources/models/demo_supernet.safetensors
-VAL=$VAL5
+# Evaluation protocol of the product's model table: DSB2018's first EVAL_IMAGES val images (its 133 images hold 6,049
+# nuclei), every val image of the other four splits.
+VAL="dsb2018:$DATA/dsb2018-nuclei:val,limit=$EVAL_IMAGES+pennfudan:$DATA/pennfudan:val+isbi2012:$DATA/isbi2012-em:val"
+VAL+="+masks:$DATA/ecssd:val,components=0,name=ecssd:val+masks:$DATA/coco-mval:val,components=0,name=coco-mval:val"
 
 # 4. evaluation: largest / middle / smallest, box and point prompts, per val dataset
 MIDDLE=$(python3 - resources/models/demo_supernet.safetensors <<'PY'
@@ -103,7 +106,7 @@ for sub in largest middle smallest; do
   s=$sub; [ "$sub" = middle ] && s=$MIDDLE
   for prompt in box point; do
     "$BIN" eval --supernet resources/models/demo_supernet.safetensors --subnet "$s" --dataset "$VAL" \
-      --prompt "$prompt" --max-images "$EVAL_IMAGES" --max-objects 16 --threads "$THREADS" --quiet \
+      --prompt "$prompt" --max-objects 16 --threads "$THREADS" --quiet \
       --out "$OUT/eval_${sub}_${prompt}.json"
   done
 done
