@@ -7,9 +7,13 @@
 #      ISBI 2012 (validation on the val splits), focal:dice = 1:1 (from random init SAM's 20:1 collapsed to
 #      all-background masks within this CPU budget: see resources/models/README.md): (a) a decoder + prompt encoder
 #      warm-up on the frozen calibrated encoder, then (b) the sandwich rule on everything;
-#   4. fp16 output + mIoU table (largest / middle / smallest subnet, box and point prompts, per dataset).
+#   3c. the five-domain continuation: all five train splits (ECSSD and COCO-MVal added), augmentation (--augment on)
+#      and in-place distillation, NAT_STEPS steps (default 3000; the shipped model ran 2,775);
+#   4. fp16 output + mIoU table (largest / middle / smallest subnet, box and point prompts, per dataset, with the
+#      box-fill baseline).
 # Environment: SUPERSAM_BIN (default build/release/app/supersam), SUPERSAM_DATA_DIR (default ../shared/data),
-# OUT_DIR (default build/demo-supernet), STEPS (default 2500), WARMUP_STEPS (default 600), THREADS (default 1: on a busy 2-core machine two
+# OUT_DIR (default build/demo-supernet), STEPS (default 2500), WARMUP_STEPS (default 600), NAT_STEPS (default 3000),
+# THREADS (default 1: on a busy 2-core machine two
 # LibTorch threads spin at barriers and run far slower). Re-running resumes the training from its checkpoint.
 set -euo pipefail
 cd "$(dirname "$0")/.."

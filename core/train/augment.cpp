@@ -4,6 +4,7 @@
 #include <cmath>
 #include <numeric>
 #include <random>
+#include <sstream>
 #include <string>
 
 #include <opencv2/imgproc.hpp>
@@ -163,8 +164,9 @@ AugmentOptions parseAugmentOptions(const std::string& text) {
       used = 0;
     }
     if (used != v.size() || !(x >= lo && x <= hi)) {
-      throw util::Error("--augment: '" + item + "': expected a number in [" + std::to_string(lo) + ", " +
-                        std::to_string(hi) + "]");
+      std::ostringstream range;
+      range << "[" << lo << ", " << hi << "]";
+      throw util::Error("--augment: '" + item + "': expected a number in " + range.str());
     }
     return x;
   };
@@ -178,7 +180,8 @@ AugmentOptions parseAugmentOptions(const std::string& text) {
       const size_t colon = value.find(':');
       if (colon == std::string::npos) throw util::Error("--augment: '" + item + "': expected scale=MIN:MAX");
       opt.scaleMin = number(item, value.substr(0, colon), 0.05, 10.0);
-      opt.scaleMax = number(item, value.substr(colon + 1), opt.scaleMin, 10.0);
+      opt.scaleMax = number(item, value.substr(colon + 1), 0.05, 10.0);
+      if (opt.scaleMax < opt.scaleMin) throw util::Error("--augment: '" + item + "': expected MIN <= MAX");
     } else if (key == "flip") {
       opt.flip = number(item, value, 0.0, 1.0);
     } else if (key == "colour" || key == "color") {
