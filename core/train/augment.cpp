@@ -24,16 +24,6 @@ cv::Mat loadRgb(const data::Sample& s) {
   return cv::Mat(static_cast<int>(t.size(0)), static_cast<int>(t.size(1)), CV_8UC3, t.data_ptr<uint8_t>()).clone();
 }
 
-// A 0/1 mask resized like an image (bilinear, threshold 0.5), as the evaluation frame does it.
-cv::Mat resizeMask(const cv::Mat& m, cv::Size size) {
-  if (m.size() == size) return m.clone();
-  cv::Mat f, r;
-  m.convertTo(f, CV_32F);
-  cv::resize(f, r, size, 0, 0, cv::INTER_LINEAR);
-  cv::Mat bin = r > 0.5f;  // 255 / 0
-  return bin / 255;
-}
-
 // Pastes up to opt.maxPasted objects of `src` onto img at a random scale and place; they occlude `masks`.
 void pasteObjects(cv::Mat& img, std::vector<cv::Mat>& masks, const data::Sample& src, const AugmentOptions& opt,
                   Rng& rng) {
@@ -123,6 +113,15 @@ void scaleAndCrop(cv::Mat& img, std::vector<cv::Mat>& masks, int64_t imageSize, 
 }
 
 }  // namespace
+
+cv::Mat resizeMask(const cv::Mat& mask, cv::Size size) {
+  if (mask.size() == size) return mask.clone();
+  cv::Mat f, r;
+  mask.convertTo(f, CV_32F);
+  cv::resize(f, r, size, 0, 0, cv::INTER_LINEAR);
+  cv::Mat bin = r > 0.5f;  // 255 / 0
+  return bin / 255;
+}
 
 AugmentedImage augmentSample(const data::Sample& sample, const data::Sample* pasteSource, int64_t imageSize,
                              int64_t maxObjects, const AugmentOptions& opt, uint64_t seed) {

@@ -42,6 +42,10 @@ struct AugmentedImage {
 AugmentedImage augmentSample(const data::Sample& sample, const data::Sample* pasteSource, int64_t imageSize,
                              int64_t maxObjects, const AugmentOptions& opt, uint64_t seed);
 
+// A 0/1 CV_8U mask resized as its image is (bilinear on 0/1, threshold 0.5): the one rule for masks in the input
+// frame, augmented or not.
+cv::Mat resizeMask(const cv::Mat& mask, cv::Size size);
+
 // Parses "scale=0.6:1.4,flip=0.5,colour=0.25,paste=0.3" (any subset; "on" = the defaults, "off" = disabled).
 // util::Error naming the bad item and what was expected.
 AugmentOptions parseAugmentOptions(const std::string& text);

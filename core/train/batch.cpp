@@ -21,18 +21,12 @@ uint64_t mixSeed(uint64_t a, uint64_t b) {
 
 namespace {
 
-// The mask resized like the image (bilinear on 0/1, threshold 0.5) and zero-padded to S x S.
+// The mask resized like the image (augment.h resizeMask) and zero-padded to S x S.
 cv::Mat maskInInputFrame(const cv::Mat& mask, std::array<int64_t, 2> inputHW, int64_t size) {
-  cv::Mat f;
-  mask.convertTo(f, CV_32F);
-  cv::Mat resized;
-  cv::resize(f, resized, cv::Size(static_cast<int>(inputHW[1]), static_cast<int>(inputHW[0])), 0, 0,
-             cv::INTER_LINEAR);
   cv::Mat out = cv::Mat::zeros(static_cast<int>(size), static_cast<int>(size), CV_8U);
-  cv::Mat roi = out(cv::Rect(0, 0, resized.cols, resized.rows));
-  cv::Mat bin = resized > 0.5f;  // 255 / 0
-  bin.copyTo(roi);
-  return out / 255;
+  const cv::Mat resized = resizeMask(mask, cv::Size(static_cast<int>(inputHW[1]), static_cast<int>(inputHW[0])));
+  resized.copyTo(out(cv::Rect(0, 0, resized.cols, resized.rows)));
+  return out;
 }
 
 }  // namespace
