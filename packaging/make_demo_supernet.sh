@@ -10,7 +10,8 @@
 #   3c. the five-domain continuation: all five train splits (ECSSD and COCO-MVal added), augmentation (--augment on)
 #      and in-place distillation, NAT_STEPS steps (default 3000; the shipped model ran 2,775);
 #   4. fp16 output + mIoU table (largest / middle / smallest subnet, box and point prompts, per dataset, with the
-#      box-fill baseline).
+#      box-fill baseline);
+#   5. a subnet search whose evaluated subnets (resources/models/demo_results.csv) fill the studio's first Pareto plot.
 # Environment: SUPERSAM_BIN (default build/release/app/supersam), SUPERSAM_DATA_DIR (default ../shared/data),
 # OUT_DIR (default build/demo-supernet), STEPS (default 2500), WARMUP_STEPS (default 600), NAT_STEPS (default 3000),
 # THREADS (default 1: on a busy 2-core machine two
@@ -115,4 +116,7 @@ for sub in largest middle smallest; do
   done
 done
 python3 packaging/demo_supernet_table.py "$OUT"  # the tables of resources/models/README.md
+
+# 5. the studio's first Pareto plot (resources/models/demo_results.csv)
+SUPERSAM_BIN="$BIN" SUPERSAM_DATA_DIR="$DATA" OUT_DIR="$OUT" THREADS="$THREADS" packaging/make_demo_results.sh
 echo "done: resources/models/demo_supernet.safetensors; log $OUT/train.jsonl; eval $OUT/eval_*.json"

@@ -202,7 +202,11 @@ int runStudio(QApplication& app) {
         w.openImage(inputs.first());
       }
     }
-    if (cli.isSet(results)) w.openResults(cli.value(results));
+    if (cli.isSet(results)) {
+      w.openResults(cli.value(results));
+    } else if (!cli.isSet(bench)) {
+      w.restoreResults(!cli.isSet(model));
+    }
     if (cli.isSet(shot)) return screenshot(app, w, cli.value(shot), cli.value(point));
     if (cli.isSet(bench)) return benchmark(w, std::max(2, cli.value(repeats).toInt()));
     w.show();

@@ -8,6 +8,12 @@
 #include <QDockWidget>
 #include <QFileInfo>
 #include <QHBoxLayout>
+#include <QInputDialog>
+#include <QKeyEvent>
+#include <QLineEdit>
+#include <QPlainTextEdit>
+#include <QSpinBox>
+#include <QTextEdit>
 #include <QKeySequence>
 #include <QLabel>
 #include <QListWidget>
@@ -64,6 +70,10 @@ MainWindow::MainWindow(QWidget* parent)
   connect(w, &InferenceWorker::modelLoaded, this, &MainWindow::onModelLoaded);
   connect(w, &InferenceWorker::modelFailed, this, [this](const QString& msg) {
     m_busy = false;
+    m_loadingModel.clear();
+    // The label goes back to the model still in use (the worker keeps it when a load fails).
+    m_modelLabel->setText(m_space.valid() ? QString::fromStdString(m_modelInfo.summary)
+                                          : tr("No model: File > Open checkpoint (Ctrl+Shift+O)"));
     showError(tr("Could not open the checkpoint: %1").arg(msg));
     emit modelReady(false);
   });
@@ -86,7 +96,30 @@ MainWindow::MainWindow(QWidget* parent)
     if (b) statusBar()->showMessage(tr("working..."));
   });
   restoreSettings();
+  // Return, Enter and Escape belong to the text field, spin box or list editor that has the focus, not to the
+  // window's shortcuts (Accept object, Clear prompts).
+  qApp->installEventFilter(this);
 }
+
+bool MainWindow::eventFilter(QObject* watched, QEvent* event) {
+  if (event->type() == QEvent::ShortcutOverride) {
+    auto* key = static_cast<QKeyEvent*>(event);
+    const int k = key->key();
+    if ((k == Qt::Key_Return || k == Qt::Key_Enter || k == Qt::Key_Escape) && key->modifiers() == Qt::NoModifier) {
+      QWidget* focus = QApplication::focusWidget();
+      const bool editing = qobject_cast<QLineEdit*>(focus) || qobject_cast<QAbstractSpinBox*>(focus) ||
+                           qobject_cast<QComboBox*>(focus) || qobject_cast<QPlainTextEdit*>(focus) ||
+                           qobject_cast<QTextEdit*>(focus);
+      if (editing && focus->window() == this) {
+        event->accept();  // delivered to the widget as a key press instead of triggering the shortcut
+        return false;
+      }
+    }
+  }
+  return QMainWindow::eventFilter(watched, event);
+}
+
+QString MainWindow::modelStatusText() const { return m_modelLabel->text(); }
 
 MainWindow::~MainWindow() {
   m_jobs->cancel();
@@ -131,22 +164,28 @@ void MainWindow::buildDocks() {
   rl->addWidget(new QLabel(tr("Objects (double-click to rename):"), right));
   m_objects = new QListWidget(right);
   m_objects->setObjectName("objectList");
-  m_objects->setEditTriggers(QAbstractItemView::DoubleClicked | QAbstractItemView::EditKeyPressed);
-  connect(m_objects, &QListWidget::itemChanged, this, [this](QListWidgetItem* item) {
+  m_objects->setEditTriggers(QAbstractItemView::NoEditTriggers);
+  // Double-click names the object (an instance name; its label, the COCO category, stays).
+  connect(m_objects, &QListWidget::itemDoubleClicked, this, [this](QListWidgetItem* item) {
     const int i = m_objects->row(item);
-    if (i >= 0 && i < static_cast<int>(m_annotation.objects.size())) {
-      m_annotation.objects[i].label = item->text().trimmed().toStdString();
-    }
+    if (i < 0 || i >= static_cast<int>(m_annotation.objects.size())) return;
+    bool ok = false;
+    const QString name = QInputDialog::getText(
+        this, tr("Name object"),
+        tr("Name of this %1 (its label stays; empty = no name):").arg(QString::fromStdString(m_annotation.objects[i].label)),
+        QLineEdit::Normal, QString::fromStdString(m_annotation.objects[i].name), &ok);
+    if (ok) renameObject(i, name);
   });
   rl->addWidget(m_objects, 1);
-  auto* del = new QPushButton(tr("Delete object (Del)"), right);
-  connect(del, &QPushButton::clicked, this, [this] {
-    const int i = m_objects->currentRow();
-    if (i < 0 || i >= static_cast<int>(m_annotation.objects.size())) return;
-    m_annotation.objects.erase(m_annotation.objects.begin() + i);
-    refreshObjectsView();
-  });
-  rl->addWidget(del);
+  auto* objectButtons = new QHBoxLayout;
+  auto* relabel = new QPushButton(tr("Set label"), right);
+  relabel->setToolTip(tr("Give the selected object the label chosen above"));
+  connect(relabel, &QPushButton::clicked, this, [this] { relabelObject(m_objects->currentRow(), m_label->currentText()); });
+  auto* del = new QPushButton(tr("Delete (Del)"), right);
+  connect(del, &QPushButton::clicked, this, [this] { deleteObject(m_objects->currentRow()); });
+  objectButtons->addWidget(relabel);
+  objectButtons->addWidget(del);
+  rl->addLayout(objectButtons);
   auto* rightDock = new QDockWidget(tr("Objects"), this);
   rightDock->setObjectName("objectsDock");
   rightDock->setWidget(right);
@@ -188,12 +227,8 @@ void MainWindow::buildMenus() {
   edit->addAction(redo);
   edit->addAction(tr("&Clear prompts"), QKeySequence(Qt::Key_Escape), this, &MainWindow::clearPrompts);
   edit->addAction(tr("&Accept object"), QKeySequence(Qt::Key_Return), this, &MainWindow::acceptObject);
-  edit->addAction(tr("&Delete selected object"), QKeySequence::Delete, this, [this] {
-    const int i = m_objects->currentRow();
-    if (i < 0 || i >= static_cast<int>(m_annotation.objects.size())) return;
-    m_annotation.objects.erase(m_annotation.objects.begin() + i);
-    refreshObjectsView();
-  });
+  edit->addAction(tr("&Delete selected object"), QKeySequence::Delete, this,
+                  [this] { deleteObject(m_objects->currentRow()); });
   for (int i = 0; i < 3; ++i) {
     edit->addAction(tr("Mask candidate %1").arg(i + 1), QKeySequence(Qt::Key_1 + i), this,
                     [this, i] { selectCandidate(i); });
@@ -274,9 +309,11 @@ void MainWindow::showAbout() {
 void MainWindow::showError(const QString& message) {
   m_lastError = message;
   statusBar()->showMessage(message, 15000);
+  if (m_errorBox && m_errorBox->text() == message) return;  // the same error is already on screen
   if (m_errorDialogs) {
     auto* box = new QMessageBox(QMessageBox::Warning, tr("SuperSAM Studio"), message, QMessageBox::Ok, this);
     box->setAttribute(Qt::WA_DeleteOnClose);
+    m_errorBox = box;
     box->open();  // window-modal, does not block the event loop
   }
 }
@@ -290,6 +327,17 @@ void MainWindow::restoreSettings() {
 }
 
 void MainWindow::closeEvent(QCloseEvent* e) {
+  if (!confirmDiscardObjects(tr("quit"))) {
+    e->ignore();
+    return;
+  }
+  if (m_jobs->running() && m_errorDialogs &&
+      QMessageBox::question(this, tr("A job is running"),
+                            tr("Quit and stop the running job? A stopped training keeps its checkpoint (resume it "
+                               "later); other jobs start again from the beginning.")) != QMessageBox::Yes) {
+    e->ignore();
+    return;
+  }
   QSettings s;
   s.setValue("window/geometry", saveGeometry());
   s.setValue("window/state", saveState());

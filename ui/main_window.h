@@ -9,6 +9,8 @@
 
 #include <QElapsedTimer>
 #include <QMainWindow>
+#include <QMessageBox>
+#include <QPointer>
 #include <QStringList>
 #include <QUndoStack>
 
@@ -45,7 +47,10 @@ class MainWindow : public QMainWindow {
   bool openImage(const QString& path);  // errors go to a message box / the status bar; false on failure
   bool openFolder(const QString& dir);
   void loadCheckpoint(const QString& path, const QString& archOverride = {});  // asynchronous
-  bool openResults(const QString& dbPath);
+  bool openResults(const QString& dbPath);  // a results database (.sqlite) or CSV; remembered for the next launch
+  // At launch without --results: the database shown last time, else (with the shipped demo supernet) the demo's
+  // evaluated subnets (resources/models/demo_results.csv). False when neither exists.
+  bool restoreResults(bool demoModel);
   bool loadSubnetString(const QString& text);
 
   // The same as a click on the canvas, in image pixels.
@@ -56,6 +61,22 @@ class MainWindow : public QMainWindow {
   void selectCandidate(int i);
   bool saveAnnotations(const QString& jsonPath);  // COCO JSON + <stem>_instances.png beside it
   bool loadAnnotations(const QString& jsonPath);
+  // Where the open image's annotations are saved by default: beside the image when that folder is writable, else
+  // the user's data folder (annotations/<stem>.coco.json). Empty without an image.
+  QString defaultAnnotationPath() const;
+  // The object list changed since the last save or open (an autosave copy is kept meanwhile).
+  bool hasUnsavedObjects() const { return m_dirty; }
+  QString autosavePath() const;  // this image's autosave file (user data folder), empty without an image
+  // Renames object i (an instance name, kept in the file; its label, the COCO category, is unchanged).
+  void renameObject(int i, const QString& name);
+  // Sets object i's label (category) to `label`.
+  void relabelObject(int i, const QString& label);
+  void deleteObject(int i);
+  // Before the open image's objects are replaced (next/previous image, open image/folder/annotations, quit):
+  // true to go on. Unsaved objects ask Save / Discard / Cancel; tests and batch modes set the answer instead.
+  bool confirmDiscardObjects(const QString& action);
+  void setUnsavedObjectsAnswer(int standardButton) { m_unsavedAnswer = standardButton; }
+  int unsavedObjectsAsked() const { return m_unsavedAsked; }
 
   // Widgets and state, for tests and the screenshot/benchmark modes.
   ImageCanvas* canvas() const { return m_canvas; }
@@ -71,6 +92,7 @@ class MainWindow : public QMainWindow {
   bool busy() const { return m_busy; }
   bool hasImage() const { return static_cast<bool>(m_image); }
   QString lastError() const { return m_lastError; }
+  QString modelStatusText() const;  // the status bar's model label
   InferenceWorker* inferenceWorker() const;
   JobRunner* jobRunner() const { return m_jobs; }
   // The dialog of a job kind (created on first use, prefilled with the current model and subnet).
@@ -120,6 +142,9 @@ class MainWindow : public QMainWindow {
   void openResultsDialog();
   void saveAnnotationsDialog();
   void loadAnnotationsDialog();
+  void objectsChanged();  // marks unsaved, refreshes the list and writes the autosave copy
+  void restoreAutosave();
+  bool eventFilter(QObject* watched, QEvent* event) override;
 
   ImageCanvas* m_canvas;
   ElasticPanel* m_elastic;
@@ -157,10 +182,16 @@ class MainWindow : public QMainWindow {
   std::vector<EvaluatedSubnet> m_results;
   QString m_resultsPath;
   bool m_busy = false;
+  bool m_dirty = false;
+  bool m_openCancelled = false;
+  int m_unsavedAnswer = 0;  // 0 = ask with a message box (QMessageBox::StandardButton otherwise)
+  int m_unsavedAsked = 0;
+  QString m_loadingModel;   // the checkpoint being loaded (status bar), empty when none
   bool m_errorDialogs = true;
   bool m_measureLatency = true;
   QString m_lastError;
   std::map<int, JobDialog*> m_jobDialogs;
+  QPointer<QMessageBox> m_errorBox;
 };
 
 }  // namespace supersam::ui

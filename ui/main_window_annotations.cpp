@@ -1,5 +1,8 @@
 // MainWindow: the object list, annotation files, results databases and subnet export.
+#include <QCryptographicHash>
+#include <QFile>
 #include <QFileDialog>
+#include <QMessageBox>
 #include <QFileInfo>
 #include <QListWidget>
 #include <QComboBox>
@@ -8,6 +11,7 @@
 #include <QStatusBar>
 
 #include "core/util/error.h"
+#include "ui/app_paths.h"
 #include "ui/main_window.h"
 #include "ui/widgets/elastic_panel.h"
 #include "ui/widgets/image_canvas.h"
@@ -38,7 +42,7 @@ void MainWindow::acceptObject() {
   o.prompts = m_prompts;
   o.subnet = m_result->subnet;
   m_annotation.objects.push_back(std::move(o));
-  refreshObjectsView();
+  objectsChanged();
   // The label stays selected for the next object; the prompts start afresh.
   m_prompts = {};
   m_undo.clear();
@@ -53,12 +57,115 @@ void MainWindow::refreshObjectsView() {
   m_objects->clear();
   QVector<QImage> overlays;
   for (const auto& o : m_annotation.objects) {
-    auto* item = new QListWidgetItem(colorIcon(o.color), QString::fromStdString(o.label), m_objects);
-    item->setFlags(item->flags() | Qt::ItemIsEditable);
-    item->setToolTip(tr("%1 pixels, predicted IoU %2").arg(o.mask.area()).arg(o.score, 0, 'f', 3));
+    const QString label = QString::fromStdString(o.label);
+    const QString text = o.name.empty() ? label : QString::fromStdString(o.name) + "  (" + label + ")";
+    auto* item = new QListWidgetItem(colorIcon(o.color), text, m_objects);
+    item->setToolTip(tr("%1: %2 pixels, predicted IoU %3\nDouble-click to name it; \"Set label\" changes its "
+                        "category")
+                         .arg(label)
+                         .arg(o.mask.area())
+                         .arg(o.score, 0, 'f', 3));
     overlays.push_back(maskOverlay(o.mask, QColor(o.color[0], o.color[1], o.color[2]), 90));
   }
   m_canvas->setObjectOverlays(overlays);
+}
+
+void MainWindow::objectsChanged() {
+  m_dirty = true;
+  refreshObjectsView();
+  const QString autosave = autosavePath();
+  if (autosave.isEmpty()) return;
+  try {
+    saveCocoJson(m_annotation, autosave.toStdString());
+  } catch (const std::exception& e) {
+    statusBar()->showMessage(tr("Autosave failed: %1").arg(e.what()), 8000);
+  }
+}
+
+void MainWindow::renameObject(int i, const QString& name) {
+  if (i < 0 || i >= static_cast<int>(m_annotation.objects.size())) return;
+  const std::string n = name.trimmed().toStdString();
+  if (n == m_annotation.objects[i].name) return;
+  m_annotation.objects[i].name = n;
+  objectsChanged();
+}
+
+void MainWindow::relabelObject(int i, const QString& label) {
+  if (i < 0 || i >= static_cast<int>(m_annotation.objects.size())) return;
+  const std::string l = label.trimmed().toStdString();
+  if (l.empty() || l == m_annotation.objects[i].label) return;
+  m_annotation.objects[i].label = l;
+  objectsChanged();
+}
+
+void MainWindow::deleteObject(int i) {
+  if (i < 0 || i >= static_cast<int>(m_annotation.objects.size())) return;
+  m_annotation.objects.erase(m_annotation.objects.begin() + i);
+  objectsChanged();
+}
+
+QString MainWindow::autosavePath() const {
+  if (m_imagePath.isEmpty()) return {};
+  const QByteArray key = QCryptographicHash::hash(m_imagePath.toUtf8(), QCryptographicHash::Sha1).toHex().left(16);
+  return userDataDir("autosave") + "/" + QFileInfo(m_imagePath).completeBaseName() + "-" + key + ".coco.json";
+}
+
+QString MainWindow::defaultAnnotationPath() const {
+  if (m_imagePath.isEmpty()) return {};
+  const QFileInfo image(m_imagePath);
+  const QString name = image.completeBaseName() + ".coco.json";
+  const QFileInfo folder(image.absolutePath());
+  const QFileInfo beside(image.absolutePath() + "/" + name);
+  if (folder.isWritable() && (!beside.exists() || beside.isWritable())) return beside.absoluteFilePath();
+  return userDataDir("annotations") + "/" + name;
+}
+
+void MainWindow::restoreAutosave() {
+  const QString autosave = autosavePath();
+  const QFileInfo a(autosave);
+  if (autosave.isEmpty() || !a.isFile()) return;
+  // The autosave is newer than the saved file: it holds work the user never saved.
+  const QFileInfo saved(defaultAnnotationPath());
+  if (saved.isFile() && saved.lastModified() >= a.lastModified()) {
+    QFile::remove(autosave);
+    return;
+  }
+  try {
+    AnnotationDoc doc = loadCocoJson(autosave.toStdString());
+    if (doc.width != m_annotation.width || doc.height != m_annotation.height) return;
+    m_annotation.objects = std::move(doc.objects);
+    m_dirty = true;
+    refreshObjectsView();
+    statusBar()->showMessage(tr("Restored %1 unsaved objects of this image (autosave); Ctrl+S saves them")
+                                 .arg(m_annotation.objects.size()),
+                             10000);
+  } catch (const std::exception& e) {
+    statusBar()->showMessage(tr("Autosave of this image unreadable: %1").arg(e.what()), 8000);
+  }
+}
+
+bool MainWindow::confirmDiscardObjects(const QString& action) {
+  if (!m_dirty) return true;
+  ++m_unsavedAsked;
+  const QString target = defaultAnnotationPath();
+  int answer = m_unsavedAnswer;
+  if (answer == 0 && !m_errorDialogs) answer = QMessageBox::Save;  // batch modes never drop work
+  if (answer == 0) {
+    QMessageBox box(QMessageBox::Question, tr("Unsaved objects"),
+                    tr("%n object(s) of %1 are not saved.", nullptr, static_cast<int>(m_annotation.objects.size()))
+                        .arg(QFileInfo(m_imagePath).fileName()),
+                    QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel, this);
+    box.setInformativeText(tr("Save them to %1 before you %2?").arg(target, action));
+    box.setDefaultButton(QMessageBox::Save);
+    answer = box.exec();
+  }
+  if (answer == QMessageBox::Save) return saveAnnotations(target);
+  if (answer == QMessageBox::Discard) {
+    QFile::remove(autosavePath());
+    m_dirty = false;
+    return true;
+  }
+  return false;
 }
 
 bool MainWindow::saveAnnotations(const QString& jsonPath) {
@@ -70,6 +177,8 @@ bool MainWindow::saveAnnotations(const QString& jsonPath) {
     if (stem.endsWith(".coco")) stem.chop(5);
     const QString png = fi.absolutePath() + "/" + stem + "_instances.png";
     saveInstancePng(m_annotation, png.toStdString());
+    m_dirty = false;
+    QFile::remove(autosavePath());
     statusBar()->showMessage(tr("Saved %1 objects to %2 and %3")
                                  .arg(m_annotation.objects.size())
                                  .arg(fi.fileName(), QFileInfo(png).fileName()),
@@ -82,6 +191,7 @@ bool MainWindow::saveAnnotations(const QString& jsonPath) {
 }
 
 bool MainWindow::loadAnnotations(const QString& jsonPath) {
+  if (!confirmDiscardObjects(tr("open %1").arg(QFileInfo(jsonPath).fileName()))) return false;
   try {
     AnnotationDoc doc = loadCocoJson(jsonPath.toStdString(), m_annotation.imageFile);
     if (m_annotation.width > 0 && (doc.width != m_annotation.width || doc.height != m_annotation.height)) {
@@ -93,6 +203,7 @@ bool MainWindow::loadAnnotations(const QString& jsonPath) {
     m_annotation.width = doc.width;
     m_annotation.height = doc.height;
     m_annotation.objects = std::move(doc.objects);
+    m_dirty = false;
     refreshObjectsView();
     statusBar()->showMessage(tr("Loaded %1 objects from %2").arg(m_annotation.objects.size()).arg(jsonPath), 5000);
     return true;
@@ -103,10 +214,7 @@ bool MainWindow::loadAnnotations(const QString& jsonPath) {
 }
 
 void MainWindow::saveAnnotationsDialog() {
-  QString suggestion;
-  if (!m_imagePath.isEmpty()) {
-    suggestion = QFileInfo(m_imagePath).absolutePath() + "/" + QFileInfo(m_imagePath).completeBaseName() + ".coco.json";
-  }
+  const QString suggestion = defaultAnnotationPath();
   const QString path =
       QFileDialog::getSaveFileName(this, tr("Save annotations (COCO JSON + instance PNG)"), suggestion,
                                    tr("COCO JSON (*.json)"));
@@ -134,6 +242,7 @@ bool MainWindow::openResults(const QString& dbPath) {
     }
     updateParetoMarker();
     addRecent("recent/results", dbPath);
+    QSettings().setValue("results/last", QFileInfo(dbPath).absoluteFilePath());
     return true;
   } catch (const std::exception& e) {
     showError(tr("Could not open results: %1").arg(e.what()));
@@ -141,10 +250,20 @@ bool MainWindow::openResults(const QString& dbPath) {
   }
 }
 
+bool MainWindow::restoreResults(bool demoModel) {
+  const QString last = QSettings().value("results/last").toString();
+  if (!last.isEmpty() && QFileInfo(last).isFile()) return openResults(last);
+  const QString demo = demoModel ? findAsset({"models/demo_results.csv"}) : QString();
+  if (demo.isEmpty()) return false;
+  if (!openResults(demo)) return false;
+  QSettings().remove("results/last");  // the shipped results are the fallback, not a choice to remember
+  return true;
+}
+
 void MainWindow::openResultsDialog() {
   QSettings s;
   const QString path = QFileDialog::getOpenFileName(this, tr("Open results database"), s.value("dirs/results").toString(),
-                                                    tr("Results (*.sqlite *.db *.sqlite3);;All files (*)"));
+                                                    tr("Results (*.sqlite *.db *.sqlite3 *.csv);;All files (*)"));
   if (path.isEmpty()) return;
   s.setValue("dirs/results", QFileInfo(path).absolutePath());
   openResults(path);

@@ -11,6 +11,7 @@
 #include <QToolButton>
 #include <QUndoCommand>
 
+#include "ui/app_paths.h"
 #include "ui/main_window.h"
 #include "ui/widgets/elastic_panel.h"
 #include "ui/widgets/image_canvas.h"
@@ -46,19 +47,6 @@ ImageRgb toImageRgb(const QImage& in) {
   return out;
 }
 
-// Shipped assets: next to the installed data dir, else the source tree (running from a build directory).
-QString findAsset(const QStringList& relative) {
-  const QStringList roots = {QStringLiteral(SUPERSAM_INSTALL_DATADIR),
-                             QCoreApplication::applicationDirPath() + "/../share/supersam",
-                             QStringLiteral(SUPERSAM_SOURCE_DIR) + "/resources"};
-  for (const auto& root : roots) {
-    for (const auto& rel : relative) {
-      const QFileInfo f(root + "/" + rel);
-      if (f.isFile()) return f.absoluteFilePath();
-    }
-  }
-  return {};
-}
 }  // namespace
 
 void MainWindow::openDefaults(bool wantModel, bool wantImage) {
@@ -84,6 +72,10 @@ bool MainWindow::openImage(const QString& path) {
     showError(tr("Cannot open image %1: %2").arg(path, reader.errorString()));
     return false;
   }
+  if (!confirmDiscardObjects(tr("open %1").arg(QFileInfo(path).fileName()))) {
+    m_openCancelled = true;
+    return false;
+  }
   m_imagePath = QFileInfo(path).absoluteFilePath();
   m_image = std::make_shared<const ImageRgb>(toImageRgb(img));
   ++m_imageSerial;
@@ -92,6 +84,7 @@ bool MainWindow::openImage(const QString& path) {
   m_undo.clear();
   m_result.reset();
   m_annotation = {};
+  m_dirty = false;
   m_annotation.imageFile = QFileInfo(path).fileName().toStdString();
   m_annotation.width = img.width();
   m_annotation.height = img.height();
@@ -103,9 +96,12 @@ bool MainWindow::openImage(const QString& path) {
     m_folderIndex = -1;
     addRecent("recent/images", path);
   }
-  // Annotations saved earlier beside the image come back with it.
-  const QString saved = QFileInfo(path).absolutePath() + "/" + QFileInfo(path).completeBaseName() + ".coco.json";
+  // Annotations saved earlier (beside the image, or in the user's folder when the image's is read-only) come back
+  // with it, and objects never saved (the autosave copy) after them.
+  const QString beside = QFileInfo(path).absolutePath() + "/" + QFileInfo(path).completeBaseName() + ".coco.json";
+  const QString saved = QFileInfo::exists(beside) ? beside : defaultAnnotationPath();
   if (QFileInfo::exists(saved)) loadAnnotations(saved);
+  restoreAutosave();
   requestInference();  // encode right away, so the first click only decodes
   return true;
 }
@@ -117,22 +113,44 @@ bool MainWindow::openFolder(const QString& dir) {
     showError(tr("No images (%1) in %2").arg(kImageFilters.join(' '), dir));
     return false;
   }
-  m_folder.clear();
-  for (const auto& f : files) m_folder << d.absoluteFilePath(f);
+  if (!confirmDiscardObjects(tr("open the folder %1").arg(dir))) return false;
+  QStringList list;
+  for (const auto& f : files) list << d.absoluteFilePath(f);
+  m_folder = list;
   m_folderIndex = 0;
   addRecent("recent/images", dir);
-  return openImage(m_folder.first());
+  if (openImage(m_folder.first())) return true;
+  // The first image is unreadable: the folder stays open, D moves on.
+  return false;
 }
 
 void MainWindow::stepImage(int delta) {
-  if (m_folder.isEmpty()) return;
-  m_folderIndex = (m_folderIndex + delta + m_folder.size()) % m_folder.size();
-  openImage(m_folder[m_folderIndex]);
+  if (m_folder.isEmpty()) {
+    statusBar()->showMessage(m_image ? tr("One image is open: D and A step through a folder (File > Open folder, "
+                                          "Ctrl+Alt+O)")
+                                     : tr("No folder open: File > Open folder (Ctrl+Alt+O), then D and A step "
+                                          "through its images"),
+                             6000);
+    return;
+  }
+  if (m_folder.size() == 1) {
+    statusBar()->showMessage(tr("This folder has one image"), 4000);
+    return;
+  }
+  const int next = (m_folderIndex + delta + m_folder.size()) % m_folder.size();
+  const int before = m_folderIndex;
+  m_folderIndex = next;
+  m_openCancelled = false;
+  if (!openImage(m_folder[next])) {
+    if (m_openCancelled) m_folderIndex = before;  // the user kept the unsaved objects: stay
+    return;                                       // unreadable: said so; the next D goes past it
+  }
   statusBar()->showMessage(tr("Image %1 of %2").arg(m_folderIndex + 1).arg(m_folder.size()), 3000);
 }
 
 void MainWindow::loadCheckpoint(const QString& path, const QString& archOverride) {
   m_busy = true;
+  m_loadingModel = path;
   m_modelLabel->setText(tr("Loading %1...").arg(QFileInfo(path).fileName()));
   m_inference->worker()->postLoad(path, archOverride);
 }
@@ -142,6 +160,7 @@ void MainWindow::onModelLoaded(const ModelInfo& info, const SubnetSpace& space) 
   m_space = space;
   m_elastic->setSpace(space);
   m_subnet = space.largest();
+  m_loadingModel.clear();
   m_modelLabel->setText(QString::fromStdString(info.summary));
   m_modelLabel->setToolTip(QString::fromStdString(info.path));
   addRecent("recent/models", QString::fromStdString(info.path));

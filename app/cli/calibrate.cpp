@@ -20,6 +20,7 @@
 #include "core/eval/evaluator.h"
 #include "core/infer/model_loader.h"
 #include "core/infer/predictor.h"
+#include "core/pipeline/calibrate_job.h"
 #include "core/supernet/calibrate.h"
 #include "core/supernet/cost_model.h"
 #include "core/supernet/importance.h"
@@ -58,28 +59,10 @@ Builds a SuperSAM supernet checkpoint from a SAM checkpoint:
   --threads N          LibTorch threads (default: all cores)
   --out F              the supernet checkpoint (.safetensors), written atomically)";
 
-bool isImageFile(const fs::path& p) {
-  std::string e = p.extension().string();
-  std::transform(e.begin(), e.end(), e.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return e == ".jpg" || e == ".jpeg" || e == ".png" || e == ".bmp" || e == ".tif" || e == ".tiff";
-}
-
-std::vector<std::string> listImages(const std::string& dir, int64_t maxImages) {
-  if (!fs::is_directory(dir)) throw util::Error("--images: '" + dir + "' is not a folder");
-  std::vector<std::string> files;
-  for (const auto& e : fs::directory_iterator(dir)) {
-    if (e.is_regular_file() && isImageFile(e.path())) files.push_back(e.path().string());
-  }
-  std::sort(files.begin(), files.end());
-  if (files.empty()) throw util::Error("--images: no jpg/png/bmp/tif images in '" + dir + "'");
-  if (maxImages > 0 && static_cast<int64_t>(files.size()) > maxImages) files.resize(static_cast<size_t>(maxImages));
-  return files;
-}
-
 util::JobControl progressPrinter(const std::string& what) {
   util::JobControl job;
   job.progress = [what](long long done, long long total, const std::string& status) {
-    std::fprintf(stderr, "\r%s: %lld/%lld %s\033[K", what.c_str(), done, total, status.c_str());
+    std::fprintf(stderr, "\r%s: %3lld%% %s\033[K", what.c_str(), total > 0 ? done * 100 / total : 0, status.c_str());
     if (done == total) std::fprintf(stderr, "\n");
     std::fflush(stderr);
   };
@@ -91,83 +74,32 @@ int runCalibrate(const std::vector<std::string>& argv) {
             {"checkpoint", "arch", "images", "dataset", "reorder", "prunable", "p-max", "ratios", "max-images",
              "max-objects", "seed", "threads", "out"},
             {});
-  const std::string checkpoint = args.required("checkpoint");
-  const std::string out = args.required("out");
+  pipeline::CalibrateJob job;
+  job.checkpoint = args.required("checkpoint");
+  job.arch = args.get("arch");
+  job.out = args.required("out");
   if (args.has("images") == args.has("dataset")) throw util::Error("calibrate: give exactly one of --images or --dataset");
+  job.imagesDir = args.get("images").value_or("");
+  job.dataset = args.get("dataset").value_or("");
   util::setThreads(args.getInt("threads", 0));
-  const auto method = supernet::parseReorderMethod(args.get("reorder").value_or("wanda"));
-  const int64_t maxImages = args.getInt64("max-images", 16);
-  if (maxImages <= 0) throw util::Error("--max-images must be > 0");
-  const uint64_t seed = static_cast<uint64_t>(args.getInt64("seed", 0));
-  const double pMax = args.getDouble("p-max", 0.5);
-  std::vector<double> ratios = supernet::SearchSpace::defaultRatios();
-  if (auto r = args.get("ratios")) ratios = parseNumberList(*r, "--ratios", 1, 64);
+  job.method = supernet::parseReorderMethod(args.get("reorder").value_or("wanda"));
+  job.maxImages = args.getInt64("max-images", 16);
+  if (job.maxImages <= 0) throw util::Error("--max-images must be > 0");
+  job.maxObjects = args.getInt64("max-objects", 8);
+  job.seed = static_cast<uint64_t>(args.getInt64("seed", 0));
+  job.pMax = args.getDouble("p-max", 0.5);
+  job.prunable = args.getInt64("prunable", -1);
+  if (auto r = args.get("ratios")) job.ratios = parseNumberList(*r, "--ratios", 1, 64);
 
   const auto t0 = std::chrono::steady_clock::now();
-  infer::LoadedModel loaded = infer::loadModel(checkpoint, args.get("arch"));
-  const model::SamArch& arch = loaded.arch;
-  const int64_t depth = arch.encoderDepth;
-  const int64_t prunable = args.getInt64("prunable", supernet::defaultPrunableCount(depth));
-  std::cerr << "calibrate: " << loaded.path << " (" << arch.name << ", " << depth << " blocks)\n";
-
-  // Calibration inputs [1, 3, S, S]: the images, or the dataset's images.
-  std::vector<at::Tensor> inputs;
-  std::vector<data::Dataset> datasets;
-  if (auto dir = args.get("images")) {
-    for (const auto& f : listImages(*dir, maxImages)) {
-      std::array<int64_t, 2> hw{};
-      inputs.push_back(infer::preprocessImage(data::loadImageRgb(f), arch, &hw));
-    }
-  } else {
-    data::ReadOptions ro;
-    ro.limit = maxImages;
-    datasets = data::loadDatasets(*args.get("dataset"), ro);
-    for (const auto& d : datasets) {
-      for (const auto& s : d.samples) {
-        if (static_cast<int64_t>(inputs.size()) >= maxImages) break;
-        std::array<int64_t, 2> hw{};
-        inputs.push_back(infer::preprocessImage(data::loadSampleImage(s), arch, &hw));
-      }
-    }
-    if (inputs.empty()) throw util::Error("--dataset: '" + *args.get("dataset") + "' has no images");
-  }
-  std::cerr << "calibrate: " << inputs.size() << " calibration images\n";
-
-  // Reorder, measure, make the space; then write the checkpoint.
-  supernet::CalibrationOptions options;
-  options.method = method;
-  options.prunableCount = prunable;
-  options.pMax = pMax;
-  options.ratios = ratios;
-  options.seed = seed;
-  std::unique_ptr<eval::PreparedEvalSet> set;
-  std::unique_ptr<infer::Predictor> predictor;
-  if (!datasets.empty()) {
-    eval::EvalProtocol protocol;
-    protocol.promptKind = data::PromptKind::Box;
-    protocol.maxImages = maxImages;
-    protocol.maxObjectsPerImage = args.getInt64("max-objects", 8);
-    protocol.seed = seed;
-    set = std::make_unique<eval::PreparedEvalSet>(datasets, protocol, &arch);
-    predictor = std::make_unique<infer::Predictor>(loaded.sam);
-    options.quality = [&](const model::ElasticConfig& cfg) {
-      return eval::evaluate(*predictor, cfg, *set).overall.single;
-    };
-    options.metric = "miou_box_single";
-    options.qualityImages = set->imageCount();
-  }
-  const auto t1 = std::chrono::steady_clock::now();
-  supernet::CalibrationResult result =
-      supernet::calibrateSupernet(loaded.sam, inputs, options, progressPrinter("calibrate"));
+  const pipeline::CalibrateOutcome result = pipeline::calibrateCheckpoint(
+      job, progressPrinter("calibrate"), [](const std::string& s) { std::cerr << "calibrate: " << s << "\n"; });
+  const auto t4 = std::chrono::steady_clock::now();
   const supernet::SupernetInfo& info = result.info;
   const supernet::SensitivityTable& table = *info.sensitivity;
-  const auto t3 = std::chrono::steady_clock::now();
-  std::map<std::string, std::string> meta;
-  for (const auto& [k, v] : loaded.metadata) {
-    if (k != "supernet") meta[k] = v;
-  }
-  supernet::saveSupernetCheckpoint(loaded.sam, info, out, meta);
-  const auto t4 = std::chrono::steady_clock::now();
+  const model::SamArch& arch = result.arch;
+  const supernet::ReorderMethod method = job.method;
+  const std::string& out = job.out;
 
   auto secs = [](auto a, auto b) { return std::chrono::duration<double>(b - a).count(); };
   std::cout << table.toText(arch) << "\n" << info.space.describe();
@@ -176,9 +108,8 @@ int runCalibrate(const std::vector<std::string>& argv) {
               static_cast<long long>(largest.params), largest.gmacs(), static_cast<long long>(smallest.params),
               100.0 * smallest.params / largest.params, smallest.gmacs());
   std::printf("reorder: %s; times: load %.1f s, reorder %.1f s, sensitivity %.1f s, write %.1f s (total %.1f s)\n",
-              supernet::reorderMethodName(method).c_str(), secs(t0, t1), result.reorderSeconds,
-              result.sensitivitySeconds, secs(t3, t4),
-              secs(t0, t4));
+              supernet::reorderMethodName(method).c_str(), result.loadSeconds, result.reorderSeconds,
+              result.sensitivitySeconds, result.writeSeconds, secs(t0, t4));
   std::cout << "wrote " << out << "\n";
   return 0;
 }

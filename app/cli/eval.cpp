@@ -13,6 +13,7 @@
 #include "core/search/subnet_problem.h"
 #include "core/supernet/search_space.h"
 #include "core/supernet/subnet.h"
+#include "core/supernet/supernet_info.h"
 #include "core/util/error.h"
 #include "core/util/runtime.h"
 
@@ -69,13 +70,8 @@ model::ElasticConfig subnetConfig(const std::string& text, const infer::LoadedMo
     *canonical = "";
     return {};
   }
-  supernet::Subnet s;
-  if (text == "largest" || text == "smallest") {
-    const supernet::SearchSpace space = search::searchSpaceFromMetadata(loaded.metadata, loaded.arch);
-    s = text == "largest" ? space.largest() : space.smallest();
-  } else {
-    s = supernet::Subnet::parse(text, loaded.arch);
-  }
+  const supernet::Subnet s =
+      supernet::resolveSubnet(text, supernet::readSupernetInfo(loaded.metadata, loaded.arch).space, loaded.arch);
   *canonical = s.toString();
   return s.toElastic();
 }

@@ -38,17 +38,10 @@ int runExport(const std::vector<std::string>& argv) {
   const std::string text = args.required("subnet");
   const std::string out = args.required("out");
   const supernet::SupernetInfo info = supernet::readSupernetInfo(loaded.metadata, loaded.arch);
-  supernet::Subnet s;
-  if (text == "largest") {
-    s = info.space.largest();
-  } else if (text == "smallest") {
-    s = info.space.smallest();
-  } else {
-    s = supernet::Subnet::parse(text, loaded.arch);
-    if (!info.space.contains(s)) {
-      std::cerr << "export: note: the subnet is outside the checkpoint's search space '" << info.space.name()
-                << "' (exported anyway)\n";
-    }
+  const supernet::Subnet s = supernet::resolveSubnet(text, info.space, loaded.arch);
+  if (!info.space.contains(s)) {
+    std::cerr << "export: note: the subnet is outside the checkpoint's search space '" << info.space.name()
+              << "' (exported anyway)\n";
   }
   std::map<std::string, std::string> extra;
   for (const auto& [k, v] : loaded.metadata) {

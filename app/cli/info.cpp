@@ -18,7 +18,8 @@ namespace supersam::cli {
 namespace {
 
 const char* kUsage = R"(supersam info FILE [--arch NAME|JSON]
-       supersam info --supernet F [--subnet STRING] [--measure [--repeats N] [--latency-cache FILE]] [--threads N]
+       supersam info --supernet F [--subnet STRING|largest|smallest]
+                     [--measure [--repeats N] [--latency-cache FILE]] [--threads N]
 
 Prints a checkpoint's file format, SAM architecture (from --arch, else the file's metadata, else inferred from the
 tensor shapes), parameter counts (total and per component: image_encoder, of which its MLPs, prompt_encoder,

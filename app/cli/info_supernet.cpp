@@ -51,7 +51,7 @@ int printSupernetInfo(std::ostream& out, const std::string& path, const Supernet
   show("largest subnet", info.space.largest());
   show("smallest subnet", info.space.smallest());
   if (subnet) {
-    supernet::Subnet s = supernet::Subnet::parse(*subnet, arch);
+    supernet::Subnet s = supernet::resolveSubnet(*subnet, info.space, arch);
     show("subnet", s);
     if (!info.space.contains(s)) out << "  (outside the search space)\n";
   }

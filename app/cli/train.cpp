@@ -26,6 +26,7 @@
 #include "core/model/sam.h"
 #include "core/supernet/search_space.h"
 #include "core/supernet/supernet_info.h"
+#include "core/pipeline/train_job.h"
 #include "core/train/distributed.h"
 #include "core/train/train_checkpoint.h"
 #include "core/train/trainer.h"
@@ -139,14 +140,6 @@ int launchWorkers(const std::vector<std::string>& args, int nproc, int port) {
   return worst;
 }
 
-supernet::SearchSpace searchSpaceOf(const std::map<std::string, std::string>& meta, const model::SamArch& arch) {
-  supernet::SupernetInfo info = supernet::readSupernetInfo(meta, arch);
-  if (info.spaceSource != "checkpoint") {
-    std::cerr << "train: the model carries no search space; using the " << info.spaceSource << "\n";
-  }
-  return info.space;
-}
-
 void progressBar(long long done, long long total, const std::string& status) {
   const int width = 30;
   const int filled = total > 0 ? static_cast<int>(width * done / total) : 0;
@@ -186,6 +179,7 @@ int runTrain(const std::vector<std::string>& argv) {
 
   util::setThreads(args.getInt("threads", 0));
   const std::string out = args.required("out");
+  pipeline::TrainJob job;
   train::TrainConfig cfg;
   cfg.steps = args.getInt64("steps", 1000);
   cfg.batch = args.getInt64("batch", 4);
@@ -223,61 +217,45 @@ int runTrain(const std::vector<std::string>& argv) {
   if (env.worldSize > 1) dist = std::make_unique<train::Distributed>(env);
   const bool root = env.rank == 0;
 
-  train::TrainableModel m;
   if (auto archName = args.get("arch")) {
+    // A randomly initialised model of that architecture: written as is with --steps 0, else trained from it.
     if (args.has("supernet")) throw util::Error("give either --supernet or --arch, not both");
     at::manual_seed(cfg.seed);
     model::SamArch arch = model::SamArch::fromPresetOrFile(*archName);
-    m.sam = model::Sam(arch);
-    model::initPositionEmbeddingSinCos(*m.sam);
-    m.metadata = {{"format", "supersam"}, {"arch", arch.toJsonText()}};
+    job.model.sam = model::Sam(arch);
+    model::initPositionEmbeddingSinCos(*job.model.sam);
+    job.model.metadata = {{"format", "supersam"}, {"arch", arch.toJsonText()}};
     if (cfg.steps == 0) {
       if (root) {
-        io::StateDict sd = io::stateDictOf(*m.sam);
-        io::saveSafetensors(out, sd, m.metadata);
+        io::saveSafetensors(out, io::stateDictOf(*job.model.sam), job.model.metadata);
         std::cout << "wrote " << out << " (random initialisation, seed " << cfg.seed << ")\n";
       }
       return 0;
     }
   } else {
-    m = train::loadTrainable(args.required("supernet"));
+    job.supernet = args.required("supernet");
   }
-  supernet::SearchSpace space = searchSpaceOf(m.metadata, m.sam->arch());
-  std::vector<data::Dataset> trainSets = data::loadDatasets(args.required("dataset"));
-  std::vector<data::Dataset> valSets;
-  if (auto v = args.get("val-dataset")) valSets = data::loadDatasets(*v);
-  if (root) {
-    for (const auto& d : trainSets) {
-      std::cerr << "train: " << d.name << ": " << d.samples.size() << " images, " << d.objectCount() << " objects"
-                << (d.warnings.empty() ? "" : ", " + std::to_string(d.warnings.size()) + " warnings") << "\n";
-    }
-  }
-  if (root && !args.flag("resume") && !cfg.logPath.empty()) std::filesystem::remove(cfg.logPath);
-
-  train::Trainer trainer(m.sam, space, m.metadata, std::move(trainSets), std::move(valSets), cfg, dist.get());
-  if (args.flag("resume")) {
-    if (!std::filesystem::exists(cfg.checkpointPath)) {
-      throw util::Error("--resume: no checkpoint at " + cfg.checkpointPath);
-    }
-    trainer.resume(cfg.checkpointPath);
-    if (root) std::cerr << "train: resumed at step " << trainer.step() << " from " << cfg.checkpointPath << "\n";
-  }
+  job.dataset = args.required("dataset");
+  job.valDataset = args.get("val-dataset").value_or("");
+  job.out = out;
+  job.config = cfg;
+  job.resume = args.flag("resume");
+  job.fp16 = args.flag("fp16");
 
   signal(SIGINT, onSigint);
-  util::JobControl job;
-  job.cancel = &g_cancel;
-  if (root && !args.flag("quiet")) job.progress = progressBar;
-  const bool finished = trainer.run(job);
-  if (!finished) {
-    if (root) std::cerr << "\ntrain: cancelled at step " << trainer.step() << "; checkpoint " << cfg.checkpointPath
+  util::JobControl control;
+  control.cancel = &g_cancel;
+  if (root && !args.flag("quiet")) control.progress = progressBar;
+  const auto note = [root](const std::string& s) {
+    if (root) std::cerr << "train: " << s << "\n";
+  };
+  const pipeline::TrainOutcome outcome = pipeline::trainSupernet(job, control, {}, note, dist.get());
+  if (!outcome.finished) {
+    if (root) std::cerr << "\ntrain: cancelled at step " << outcome.step << "; checkpoint " << outcome.checkpoint
                         << " (continue with --resume)\n";
     return 130;
   }
-  if (root) {
-    trainer.saveSupernet(out, args.flag("fp16"));
-    std::cout << "wrote " << out << " (" << trainer.step() << " steps)\n";
-  }
-  if (dist) dist->barrier();
+  if (root) std::cout << "wrote " << out << " (" << outcome.step << " steps)\n";
   return 0;
 }
 

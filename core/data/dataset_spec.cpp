@@ -212,4 +212,44 @@ std::string datasetSpecHelp() {
          "  SPLIT reads ROOT/SPLIT.txt. Options for all: min-area=N (default 16), limit=N, strict=1, name=TEXT\n";
 }
 
+std::string detectDatasetSpec(const std::string& path, const std::string& split) {
+  std::error_code ec;
+  const fs::path p(path);
+  const auto isDir = [&](const fs::path& d) { return fs::is_directory(d, ec); };
+  const auto isFile = [&](const fs::path& f) { return fs::is_regular_file(f, ec); };
+  if (isFile(p) && p.extension() == ".json") return "coco:" + p.string();
+  if (!isDir(p)) throw util::Error("dataset '" + path + "': not a folder or a COCO .json file");
+  // The split part: ":SPLIT" when the layout lists it, else every image.
+  const auto withSplit = [&](const std::string& spec, bool hasSplit) {
+    return hasSplit ? spec + ":" + split : spec;
+  };
+  const bool splitList = !split.empty() && isFile(p / (split + ".txt"));
+  if (isDir(p / "annotations") && isDir(p / "images")) {
+    if (!split.empty() && isFile(p / "annotations" / ("instances_" + split + ".json"))) {
+      return "dsb2018:" + p.string() + ":" + split;
+    }
+    for (const auto& e : fs::directory_iterator(p / "annotations", ec)) {
+      if (e.path().extension() == ".json") return "coco:" + e.path().string() + ",images=" + (p / "images").string();
+    }
+  }
+  if (isDir(p / "PNGImages") && isDir(p / "PedMasks")) return withSplit("pennfudan:" + p.string(), splitList);
+  if (isDir(p / "image") && isDir(p / "label")) return withSplit("isbi2012:" + p.string(), splitList);
+  if (isDir(p / "images") && isDir(p / "masks")) {
+    // One object per image (saliency-style): every foreground pixel is the object.
+    return withSplit("masks:" + p.string(), splitList) + ",components=0";
+  }
+  int perImageFolders = 0, jsonFiles = 0;
+  for (const auto& e : fs::directory_iterator(p, ec)) {
+    if (e.is_directory() && isDir(e.path() / "images") && isDir(e.path() / "masks")) ++perImageFolders;
+    if (e.is_regular_file() && e.path().extension() == ".json") ++jsonFiles;
+    if (perImageFolders + jsonFiles > 64) break;
+  }
+  if (perImageFolders > 0) return "dsb:" + p.string();
+  if (jsonFiles > 0) return "sa1b:" + p.string();
+  throw util::Error("dataset folder '" + path +
+                    "': layout not recognised; expected one of: annotations/*.json + images/ (COCO), PNGImages/ + "
+                    "PedMasks/ (Penn-Fudan), image/ + label/ (ISBI 2012), images/ + masks/ (binary masks), "
+                    "<id>/images + <id>/masks folders (DSB), or SA-1B .json files");
+}
+
 }  // namespace supersam::data

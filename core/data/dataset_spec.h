@@ -46,4 +46,12 @@ std::vector<Dataset> loadDatasets(const std::string& specs, const ReadOptions& d
 
 std::string datasetSpecHelp();  // the grammar above, for --help texts
 
+// The spec of a folder or file a user picked (the studio's folder picker), its kind recognised from the layout:
+// a COCO JSON file; ROOT/annotations/instances_SPLIT.json + ROOT/images (dsb2018); PNGImages + PedMasks
+// (pennfudan); image + label (isbi2012); images + masks (binary masks, the whole foreground of a mask one object,
+// components=0; a .jpg mask is fine); per-image folders with images/ and masks/ (dsb); per-image SA-1B JSON files.
+// `split` is used where the layout has SPLIT.txt or instances_SPLIT.json (else every image). Throws util::Error
+// naming the path and the layouts recognised when none fits.
+std::string detectDatasetSpec(const std::string& path, const std::string& split = "val");
+
 }  // namespace supersam::data

@@ -21,11 +21,16 @@ std::string sizeText(int64_t h, int64_t w) { return std::to_string(h) + "x" + st
 // Finds the image and mask of `stem`, checks sizes; returns false (after reporting) when the pair is unusable.
 bool openPair(const PngLayout& layout, const std::string& stem, Sample& s, cv::Mat& mask, detail::Problems& problems) {
   const std::string imageDir = detail::joinPath(layout.root, layout.imageSubdir);
-  const std::string maskPath =
-      detail::joinPath(detail::joinPath(layout.root, layout.maskSubdir), stem + layout.maskSuffix + ".png");
+  const std::string maskDir = detail::joinPath(layout.root, layout.maskSubdir);
   try {
     s.imagePath = findImageFile(imageDir, stem);
     if (s.imagePath.empty()) throw util::Error("image '" + stem + "': no image file in " + imageDir);
+    // Masks may be any image format (PNG usually; some datasets, e.g. the Weizmann horses, ship JPEG masks).
+    const std::string maskPath = findImageFile(maskDir, stem + layout.maskSuffix);
+    if (maskPath.empty()) {
+      throw util::Error("image '" + stem + "': no mask " + stem + layout.maskSuffix + ".png (or .jpg/.bmp/.tif) in " +
+                        maskDir);
+    }
     const auto hw = readImageSize(s.imagePath);
     s.height = hw[0];
     s.width = hw[1];

@@ -133,7 +133,7 @@ int64_t PreparedEvalSet::objectCount() const {
 }
 
 EvalResult evaluate(infer::Predictor& predictor, const model::ElasticConfig& cfg, const PreparedEvalSet& set,
-                    const util::JobControl& job) {
+                    const util::JobControl& job, const DatasetDoneFn& onDataset) {
   const auto start = Clock::now();
   EvalResult result;
   result.protocol = set.protocol();
@@ -203,6 +203,7 @@ EvalResult evaluate(infer::Predictor& predictor, const model::ElasticConfig& cfg
     result.images += dr.images;
     result.objects += dr.objects;
     result.datasets.push_back(dr);
+    if (onDataset) onDataset(dr);
   }
   const double nd = static_cast<double>(std::max<size_t>(1, result.datasets.size()));
   result.overall = {sumOfMeans.oracle / nd, sumOfMeans.ranked / nd, sumOfMeans.single / nd};

@@ -11,6 +11,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -118,10 +119,13 @@ struct EvalResult {
   std::string toCsv() const;  // header + one row per dataset + "overall" + "pooled" (box-fill baseline column)
 };
 
+// Called as each dataset of an evaluation is finished (a cancelled run keeps what it reported).
+using DatasetDoneFn = std::function<void(const DatasetResult&)>;
+
 // Evaluates `cfg` of the predictor's model. Progress: images done / total; cancellation between images throws
 // util::Cancelled. The predictor's current image is replaced.
 EvalResult evaluate(infer::Predictor& predictor, const model::ElasticConfig& cfg, const PreparedEvalSet& set,
-                    const util::JobControl& job = {});
+                    const util::JobControl& job = {}, const DatasetDoneFn& onDataset = {});
 // Convenience: prepares then evaluates.
 EvalResult evaluate(infer::Predictor& predictor, const model::ElasticConfig& cfg,
                     const std::vector<data::Dataset>& datasets, const EvalProtocol& protocol,

@@ -1,6 +1,7 @@
 #include "core/infer/model_loader.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <map>
 
 #include <ATen/ATen.h>
@@ -178,8 +179,21 @@ LoadedModel loadModel(const io::Checkpoint& ck, const std::optional<std::string>
   return out;
 }
 
+std::optional<std::string> archOverrideFor(const std::string& checkpointPath,
+                                           const std::optional<std::string>& archOverride) {
+  if (archOverride && !archOverride->empty()) return archOverride;
+  namespace fs = std::filesystem;
+  const fs::path p(checkpointPath);
+  const std::string ext = p.extension().string();
+  if (ext != ".pth" && ext != ".pt") return std::nullopt;
+  const fs::path beside = p.parent_path() / "arch.json";
+  std::error_code ec;
+  if (fs::is_regular_file(beside, ec)) return beside.string();
+  return std::nullopt;
+}
+
 LoadedModel loadModel(const std::string& path, const std::optional<std::string>& archOverride, c10::Device device) {
-  return loadModel(io::readCheckpoint(path), archOverride, device);
+  return loadModel(io::readCheckpoint(path), archOverrideFor(path, archOverride), device);
 }
 
 }  // namespace supersam::infer

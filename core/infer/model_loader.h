@@ -32,6 +32,12 @@ LoadedModel loadModel(const std::string& path, const std::optional<std::string>&
 LoadedModel loadModel(const io::Checkpoint& checkpoint, const std::optional<std::string>& archOverride = std::nullopt,
                       c10::Device device = c10::kCPU);
 
+// The one rule for a checkpoint's architecture override, used by the CLI and the studio alike: the override given,
+// else an "arch.json" lying beside a bare state dict (".pth"/".pt", which say nothing about their architecture),
+// else none (metadata "arch", then the shapes). loadModel(path, ...) applies it.
+std::optional<std::string> archOverrideFor(const std::string& checkpointPath,
+                                           const std::optional<std::string>& archOverride);
+
 // The architecture a checkpoint is loaded with (override > metadata "arch" > inferred), without building the model.
 model::SamArch archForCheckpoint(const io::Checkpoint& checkpoint, const std::optional<std::string>& archOverride);
 

@@ -66,6 +66,11 @@ Checkpoint readCheckpoint(const std::string& path) {
                       "' is a legacy (pre-1.6, non-zip) torch.save file, which is not supported; re-save it with "
                       "torch.save(state_dict, path) from PyTorch >= 1.6");
   }
+  if (!safetensorsHeader) {
+    throw util::Error("checkpoint '" + path +
+                      "' is neither a PyTorch zip archive (torch.save: .pth / .pt, starting with 'PK') nor a "
+                      "safetensors file (an 8-byte header length, then '{'): not a model file, or a damaged one");
+  }
   SafetensorsFile f = loadSafetensors(path);
   ck.metadata = f.metadata;
   if (looksLikeHfSam(f.tensors)) {

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
+#include <map>
 #include <numeric>
 #include <sstream>
 
@@ -65,26 +67,136 @@ std::string tickLabel(double v, double step) {
 
 }  // namespace
 
-std::vector<size_t> paretoFront(const std::vector<StoredResult>& results) {
+std::vector<size_t> paretoFront(const std::vector<std::pair<double, double>>& sizeQuality) {
   std::vector<size_t> idx;
-  for (size_t i = 0; i < results.size(); ++i) {
-    if (usable(results[i])) idx.push_back(i);
+  for (size_t i = 0; i < sizeQuality.size(); ++i) {
+    const auto [size, quality] = sizeQuality[i];
+    if (std::isfinite(size) && std::isfinite(quality) && size >= 0) idx.push_back(i);
   }
   // By size ascending, then quality descending; a point joins the front when it beats every smaller one.
   std::stable_sort(idx.begin(), idx.end(), [&](size_t a, size_t b) {
-    const double sa = results[a].metrics.size(), sb = results[b].metrics.size();
-    if (sa != sb) return sa < sb;
-    return results[a].metrics.quality > results[b].metrics.quality;
+    if (sizeQuality[a].first != sizeQuality[b].first) return sizeQuality[a].first < sizeQuality[b].first;
+    return sizeQuality[a].second > sizeQuality[b].second;
   });
   std::vector<size_t> front;
   double bestQuality = -INFINITY;
   for (size_t i : idx) {
-    if (results[i].metrics.quality > bestQuality) {
+    if (sizeQuality[i].second > bestQuality) {
       front.push_back(i);
-      bestQuality = results[i].metrics.quality;
+      bestQuality = sizeQuality[i].second;
     }
   }
   return front;
+}
+
+std::vector<size_t> paretoFront(const std::vector<StoredResult>& results) {
+  std::vector<std::pair<double, double>> sq;
+  sq.reserve(results.size());
+  for (const StoredResult& r : results) sq.emplace_back(r.metrics.size(), r.metrics.quality);
+  return paretoFront(sq);
+}
+
+namespace {
+
+// One CSV record from `text` at `pos` (RFC 4180 quoting; a quoted field may hold commas, quotes and newlines).
+bool nextRecord(const std::string& text, size_t& pos, std::vector<std::string>& fields) {
+  fields.clear();
+  if (pos >= text.size()) return false;
+  std::string field;
+  bool quoted = false;
+  while (pos < text.size()) {
+    const char c = text[pos++];
+    if (quoted) {
+      if (c == '"' && pos < text.size() && text[pos] == '"') {
+        field += '"';
+        ++pos;
+      } else if (c == '"') {
+        quoted = false;
+      } else {
+        field += c;
+      }
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == ',') {
+      fields.push_back(std::move(field));
+      field.clear();
+    } else if (c == '\n') {
+      break;
+    } else if (c != '\r') {
+      field += c;
+    }
+  }
+  if (quoted) throw util::Error("unterminated quoted field");
+  fields.push_back(std::move(field));
+  return true;
+}
+
+double csvNumber(const std::string& s, const char* column) {
+  if (s.empty()) return NAN;
+  size_t used = 0;
+  double v = NAN;
+  try {
+    v = std::stod(s, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != s.size()) throw util::Error(std::string("column ") + column + ": '" + s.substr(0, 40) + "' is not a number");
+  return v;
+}
+
+}  // namespace
+
+std::vector<StoredResult> importCsv(const std::string& path) {
+  constexpr uintmax_t kMaxBytes = 64ull << 20;
+  std::error_code ec;
+  const uintmax_t size = std::filesystem::file_size(path, ec);
+  if (ec) throw util::Error("results CSV '" + path + "' cannot be read: " + ec.message());
+  if (size > kMaxBytes) throw util::Error("results CSV '" + path + "' is larger than 64 MB");
+  const std::string text = util::readFileBytes(path);
+  size_t pos = 0;
+  std::vector<std::string> f;
+  std::map<std::string, size_t> col;
+  try {
+    if (!nextRecord(text, pos, f)) throw util::Error("empty file");
+    for (size_t i = 0; i < f.size(); ++i) col[f[i]] = i;
+  } catch (const util::Error& e) {
+    throw util::Error("results CSV '" + path + "': " + e.what());
+  }
+  for (const char* needed : {"subnet", "quality"}) {
+    if (!col.count(needed)) {
+      throw util::Error("results CSV '" + path + "': no '" + needed +
+                        "' column (expected the header of supersam search --csv)");
+    }
+  }
+  const auto get = [&](const char* name) -> std::string {
+    const auto it = col.find(name);
+    return it == col.end() || it->second >= f.size() ? std::string() : f[it->second];
+  };
+  std::vector<StoredResult> out;
+  for (size_t line = 2; nextRecord(text, pos, f); ++line) {
+    if (f.size() == 1 && f[0].empty()) continue;  // blank line
+    try {
+      if (f.size() != col.size()) {
+        throw util::Error(std::to_string(f.size()) + " fields, the header has " + std::to_string(col.size()));
+      }
+      StoredResult r;
+      r.hash = get("hash");
+      r.subnet = get("subnet");
+      r.protocol = get("protocol");
+      r.technique = get("technique");
+      r.metrics.quality = csvNumber(get("quality"), "quality");
+      r.metrics.params = csvNumber(get("params"), "params");
+      r.metrics.macs = csvNumber(get("macs"), "macs");
+      r.metrics.bytes = csvNumber(get("bytes"), "bytes");
+      r.metrics.latencyMs = csvNumber(get("latency_ms"), "latency_ms");
+      const double seconds = csvNumber(get("seconds"), "seconds");
+      r.seconds = std::isnan(seconds) ? 0.0 : seconds;
+      out.push_back(std::move(r));
+    } catch (const util::Error& e) {
+      throw util::Error("results CSV '" + path + "' line " + std::to_string(line) + ": " + e.what());
+    }
+  }
+  return out;
 }
 
 void exportCsv(const std::string& path, const std::vector<StoredResult>& results) {

@@ -4,6 +4,7 @@
 // (Metrics::size). Writes are atomic (temporary file + rename). Thread-safety: free functions on values.
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/search/results_db.h"
@@ -14,9 +15,15 @@ namespace supersam::search {
 // point is at most as large and strictly better, or strictly smaller and at least as good. Points without a
 // size or quality are left out; of exact duplicates (same size and quality) the first is kept.
 std::vector<size_t> paretoFront(const std::vector<StoredResult>& results);
+// The same rule over plain (size, quality) pairs: the one front every caller (CLI, studio plot) uses. Pairs with a
+// non-finite size or quality, or a negative size (unknown figure), are left out.
+std::vector<size_t> paretoFront(const std::vector<std::pair<double, double>>& sizeQuality);
 
 // hash, subnet, protocol, quality, params, macs, bytes, latency_ms, seconds, run, technique, on_front, details.
 void exportCsv(const std::string& path, const std::vector<StoredResult>& results);
+// Reads a file exportCsv wrote (columns found by their header names; details and on_front are not read back).
+// util::Error naming the file and line on a malformed file; files over 64 MB are refused.
+std::vector<StoredResult> importCsv(const std::string& path);
 
 struct PlotOptions {
   int width = 960, height = 640;

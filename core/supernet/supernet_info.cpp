@@ -47,4 +47,10 @@ SupernetInfo readSupernetInfo(const std::map<std::string, std::string>& metadata
   return info;
 }
 
+Subnet resolveSubnet(const std::string& text, const SearchSpace& space, const model::SamArch& arch) {
+  if (text == "largest") return space.largest();
+  if (text == "smallest") return space.smallest();
+  return Subnet::parse(text, arch);
+}
+
 }  // namespace supersam::supernet

@@ -34,6 +34,10 @@ struct SupernetInfo {
 // malformed, or its space does not fit `arch`.
 SupernetInfo readSupernetInfo(const std::map<std::string, std::string>& metadata, const model::SamArch& arch);
 
+// A subnet as users write it on the command line: "largest" or "smallest" of `space`, else a canonical subnet
+// string (Subnet::parse; util::Error naming the text otherwise). One rule for info, eval and export.
+Subnet resolveSubnet(const std::string& text, const SearchSpace& space, const model::SamArch& arch);
+
 // The default space for an arch without calibration: official, or widths only where official leaves no choice.
 SearchSpace defaultSearchSpace(const model::SamArch& arch, std::string* source = nullptr);
 

@@ -97,7 +97,7 @@ void restoreOptimizer(torch::optim::AdamW& opt, const NamedTensors& params, cons
   }
 }
 
-TrainableModel loadTrainable(const std::string& path) {
+TrainableModel loadTrainable(const std::string& path, const std::optional<std::string>& archOverride) {
   io::SafetensorsFile probe;
   bool isTrainCheckpoint = false;
   try {
@@ -123,12 +123,13 @@ TrainableModel loadTrainable(const std::string& path) {
     out.metadata.erase("train_state");
   } else {
 #ifdef SUPERSAM_HAVE_MODEL_LOADER
-    infer::LoadedModel m = infer::loadModel(path);
+    infer::LoadedModel m = infer::loadModel(path, archOverride);
     out.sam = m.sam;
     out.metadata = m.metadata;
     out.metadata["format"] = "supersam";
     out.metadata["arch"] = m.arch.toJsonText();
 #else
+    (void)archOverride;
     io::Checkpoint ck = io::readCheckpoint(path);
     auto archIt = ck.metadata.find("arch");
     if (archIt == ck.metadata.end()) throw util::Error(path + ": no \"arch\" metadata");

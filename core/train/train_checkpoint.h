@@ -11,6 +11,7 @@
 // Thread-safety: free functions.
 
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -56,7 +57,8 @@ struct TrainableModel {
 };
 
 // Any model file the product reads (our safetensors, a training checkpoint, official .pth, HF) as a trainable fp32
-// model on the CPU. util::Error naming the file on failure.
-TrainableModel loadTrainable(const std::string& path);
+// model on the CPU. `archOverride` (preset name or arch JSON) applies to model files, not training checkpoints, with
+// infer::archOverrideFor's rule. util::Error naming the file on failure.
+TrainableModel loadTrainable(const std::string& path, const std::optional<std::string>& archOverride = std::nullopt);
 
 }  // namespace supersam::train

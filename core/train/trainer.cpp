@@ -278,14 +278,15 @@ void Trainer::logJson(const nlohmann::json& j) const {
   f << j.dump() << "\n";
 }
 
-bool Trainer::run(const util::JobControl& job) {
-  auto lastReport = Clock::now();
+bool Trainer::run(const util::JobControl& job, const TrainEvents& events) {
   const auto start = Clock::now();
   const int64_t firstStep = m_step;
   auto doValidate = [&]() {
     if (!isRoot() || m_valSets.empty()) return;
     nlohmann::json j = {{"type", "val"}, {"step", m_step}};
-    for (const ValScore& v : validate()) {
+    const std::vector<ValScore> scores = validate();
+    if (events.onValidation) events.onValidation(m_step, scores);
+    for (const ValScore& v : scores) {
       j["scores"].push_back({{"subnet", v.subnetName},
                              {"config", v.subnet},
                              {"dataset", v.dataset},
@@ -297,7 +298,10 @@ bool Trainer::run(const util::JobControl& job) {
     logJson(j);
   };
   auto doCheckpoint = [&]() {
-    if (!m_cfg.checkpointPath.empty() && isRoot()) saveCheckpoint(m_cfg.checkpointPath);
+    if (!m_cfg.checkpointPath.empty() && isRoot()) {
+      saveCheckpoint(m_cfg.checkpointPath);
+      if (events.onCheckpoint) events.onCheckpoint(m_step, m_cfg.checkpointPath);
+    }
     if (m_dist) m_dist->barrier();
   };
 
@@ -328,7 +332,7 @@ bool Trainer::run(const util::JobControl& job) {
     std::ostringstream status;
     status.precision(4);
     status << "loss " << s.loss << "  lr " << s.lr << "  " << rate << " steps/s";
-    (void)lastReport;
+    if (events.onStep && isRoot()) events.onStep(s);
     job.report(m_step, m_cfg.steps, status.str());
     if (m_cfg.checkpointEvery > 0 && m_step % m_cfg.checkpointEvery == 0 && m_step < m_cfg.steps) doCheckpoint();
     if (m_cfg.validateEvery > 0 && m_step % m_cfg.validateEvery == 0 && m_step < m_cfg.steps) doValidate();

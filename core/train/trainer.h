@@ -14,6 +14,7 @@
 // Thread-safety: one Trainer is driven by one thread; JobControl's cancel token may be set from any thread.
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <random>
@@ -94,6 +95,14 @@ struct ValScore {
   int64_t objects = 0;
 };
 
+// Typed events of Trainer::run, on the training thread, rank 0 only. The CLI's progress bar and the studio's job
+// dialog are two views of them (with JobControl's report/cancel).
+struct TrainEvents {
+  std::function<void(const StepStats&)> onStep;  // after every completed step (StepStats::step is 0-based)
+  std::function<void(int64_t step, const std::vector<ValScore>&)> onValidation;
+  std::function<void(int64_t step, const std::string& path)> onCheckpoint;  // a resumable checkpoint was written
+};
+
 class Trainer {
  public:
   // `sam` is trained in place. `metadata` (format, arch, supernet, ...) is carried into checkpoints and the output.
@@ -110,7 +119,7 @@ class Trainer {
   // Trains from step() to cfg.steps, checkpointing and validating as configured. Returns true when finished;
   // false when cancelled (a checkpoint of the last completed step is written first). Progress: one report per
   // step with "loss X  lr Y  Z steps/s". util::Error on bad data.
-  bool run(const util::JobControl& job);
+  bool run(const util::JobControl& job, const TrainEvents& events = {});
   StepStats trainStep();  // one sandwich step (collective when distributed)
   std::vector<ValScore> validate();
 

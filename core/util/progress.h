@@ -42,4 +42,21 @@ struct JobControl {
   bool cancelled() const { return cancel && cancel->cancelled(); }
 };
 
+// A phase of a longer job: the phase's done/total are mapped onto [from, to] of `kPhaseUnits` so that a progress
+// bar over several phases only moves forward. Cancel is the parent's.
+inline constexpr long long kPhaseUnits = 1000;
+inline JobControl phaseOf(const JobControl& parent, double from, double to) {
+  JobControl out;
+  out.cancel = parent.cancel;
+  if (parent.progress) {
+    const ProgressFn p = parent.progress;
+    out.progress = [p, from, to](long long done, long long total, const std::string& status) {
+      const double f = total > 0 ? static_cast<double>(done) / static_cast<double>(total) : 0.0;
+      const double at = from + (to - from) * (f < 0 ? 0 : f > 1 ? 1 : f);
+      p(static_cast<long long>(at * kPhaseUnits + 0.5), kPhaseUnits, status);
+    };
+  }
+  return out;
+}
+
 }  // namespace supersam::util

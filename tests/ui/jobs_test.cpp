@@ -1,8 +1,10 @@
 // Long jobs from the GUI on the tiny model and real data: a search streams points into the Pareto plot and stops
-// on cancel; the search dialog offers the OpenTuner backend and says when its Python is missing; a training run shows its loss curve, stops on cancel and leaves a loadable supernet; an evaluation
+// on cancel; the search dialog offers the OpenTuner backend and says when its Python is missing; a training run shows its loss curve; cancelled it keeps a checkpoint, writes no output and leaves the model alone, resumed it finishes and opens only on request; an evaluation
 // and a calibration run to the end.
 #include <QFileInfo>
+#include <QPushButton>
 #include <QSignalSpy>
+#include <QTest>
 #include <gtest/gtest.h>
 
 #include "tests/ui/ui_test_support.h"
@@ -78,11 +80,12 @@ TEST_F(JobsTest, SearchDialogOffersOpenTunerAndWidthsAndReportsAMissingPython) {
   EXPECT_TRUE(d->summary().contains("no-such-python")) << d->summary().toStdString();
 }
 
-TEST_F(JobsTest, TrainingShowsALossCurveAndCancels) {
+TEST_F(JobsTest, CancelledTrainingKeepsACheckpointWritesNoOutputAndLeavesTheModelAlone) {
   JobDialog* d = w->jobDialog(JobKind::Train);
   d->setValue("dataset", dsbSpec(4));
   d->setValue("steps", 100000);
   d->setValue("batch", 1);
+  d->setValue("checkpoint_every", 1);
   d->setValue("out", dir + "/trained.safetensors");
   QSignalSpy done(d, &JobDialog::jobFinished);
   QSignalSpy file(d, &JobDialog::resultFileReady);
@@ -92,10 +95,29 @@ TEST_F(JobsTest, TrainingShowsALossCurveAndCancels) {
   d->cancel();
   ASSERT_TRUE(done.wait(30000));
   EXPECT_TRUE(done.at(0).at(1).toBool()) << d->summary().toStdString();
-  EXPECT_TRUE(d->summary().contains("cancelled")) << d->summary().toStdString();
-  EXPECT_TRUE(QFileInfo::exists(dir + "/trained.safetensors"));
+  EXPECT_TRUE(d->summary().contains("stopped at step")) << d->summary().toStdString();
+  // A cancelled run leaves what lets it resume, never its final output, and does not touch the studio's model.
+  EXPECT_FALSE(QFileInfo::exists(dir + "/trained.safetensors"));
+  EXPECT_TRUE(QFileInfo::exists(dir + "/trained.safetensors.ckpt")) << d->summary().toStdString();
+  EXPECT_FALSE(d->openResultButton()->isVisible() && d->openResultButton()->isEnabled());
+  QTest::qWait(300);
+  EXPECT_TRUE(file.isEmpty());
+  EXPECT_EQ(w->space().info().path, test::tinyCheckpoint());
+
+  // Resume: the same dialog continues from the checkpoint and, finished, writes the output; only the user's
+  // click on "Open in studio" loads it.
+  d->setValue("steps", 3);
+  d->setValue("resume", true);
+  d->start();
+  ASSERT_TRUE(done.wait(120000));
+  ASSERT_TRUE(done.at(1).at(0).toBool()) << d->summary().toStdString();
+  EXPECT_TRUE(QFileInfo::exists(dir + "/trained.safetensors")) << d->summary().toStdString();
+  QTest::qWait(300);
+  EXPECT_TRUE(file.isEmpty()) << "a finished job swapped the model by itself";
+  EXPECT_EQ(w->space().info().path, test::tinyCheckpoint());
+  ASSERT_TRUE(d->openResultButton()->isEnabled());
+  d->openResultButton()->click();
   ASSERT_EQ(file.size(), 1);
-  // The window opens the new supernet.
   ASSERT_TRUE(test::waitUntil(
       [&] { return w->modelLoaded() && QString::fromStdString(w->space().info().path).endsWith("trained.safetensors"); },
       30000));
@@ -111,6 +133,10 @@ TEST_F(JobsTest, EvaluateAndCalibrateRunToTheEnd) {
   ASSERT_TRUE(evalDone.wait(60000));
   EXPECT_TRUE(evalDone.at(0).at(0).toBool()) << e->summary().toStdString();
   EXPECT_TRUE(e->summary().contains("mIoU")) << e->summary().toStdString();
+  // One named bar per dataset for the model and one for the box-fill baseline.
+  ASSERT_EQ(e->plotData().barNames.size(), 1u);
+  EXPECT_EQ(e->plotData().x.size(), 1u);
+  EXPECT_EQ(e->plotData().x2.size(), 1u);
 
   JobDialog* c = w->jobDialog(JobKind::Calibrate);
   c->setValue("dataset", dsbSpec(2));
@@ -121,7 +147,11 @@ TEST_F(JobsTest, EvaluateAndCalibrateRunToTheEnd) {
   ASSERT_TRUE(calDone.wait(60000));
   EXPECT_TRUE(calDone.at(0).at(0).toBool()) << c->summary().toStdString();
   EXPECT_EQ(c->pointsPlotted(), 4) << "one sensitivity bar per block";
-  // The calibrated supernet opens with its measured sensitivity.
+  EXPECT_TRUE(QFileInfo::exists(dir + "/calibrated.safetensors"));
+  // The calibrated supernet opens with its measured sensitivity when the user asks for it.
+  EXPECT_FALSE(w->space().info().hasSupernetData);
+  ASSERT_TRUE(c->openResultButton()->isEnabled());
+  c->openResultButton()->click();
   ASSERT_TRUE(test::waitUntil([&] { return w->space().info().hasSupernetData; }, 30000));
 }
 

@@ -1,6 +1,7 @@
 // test_ui's main: the widgets need a QApplication (offscreen platform, set by CTest), and QSettings must not touch
 // the user's real settings, so QStandardPaths' test mode is on.
 #include <QApplication>
+#include <QSettings>
 #include <QStandardPaths>
 #include <gtest/gtest.h>
 
@@ -15,6 +16,7 @@ int main(int argc, char** argv) {
   QApplication app(argc, argv);
   QApplication::setOrganizationName("SuperSAM-tests");
   QApplication::setApplicationName("test_ui");
+  QSettings().clear();  // remembered dialog values, recent files and the last database start empty in every run
   supersam::util::setThreads(2);
   supersam::ui::registerMetaTypes();
   ::testing::InitGoogleTest(&argc, argv);

@@ -98,7 +98,8 @@ void saveCocoJson(const AnnotationDoc& doc, const std::string& path) {
                     {"supersam",
                      {{"color", {o.color[0], o.color[1], o.color[2]}},
                       {"prompts", promptsToJson(o.prompts)},
-                      {"subnet", o.subnet}}}});
+                      {"subnet", o.subnet},
+                      {"name", o.name}}}});
   }
   j["categories"] = cats;
   j["annotations"] = anns;
@@ -164,6 +165,7 @@ AnnotationDoc loadCocoJson(const std::string& path, const std::string& imageFile
         }
         if (s.contains("prompts")) o.prompts = promptsFromJson(s["prompts"]);
         o.subnet = s.value("subnet", std::string{});
+        o.name = s.value("name", std::string{});
       }
       doc.objects.push_back(std::move(o));
     }

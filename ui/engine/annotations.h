@@ -13,7 +13,8 @@
 namespace supersam::ui {
 
 struct AnnotationObject {
-  std::string label = "object";
+  std::string label = "object";  // the COCO category
+  std::string name;              // optional instance name ("Bob", "cell 12"); kept under "supersam"
   std::array<uint8_t, 3> color = {255, 128, 0};
   MaskU8 mask;         // image size
   PromptSet prompts;   // kept so that an object can be refined later (stored under "supersam" in the JSON)

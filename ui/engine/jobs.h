@@ -13,9 +13,10 @@
 
 namespace supersam::ui::jobs {
 
-// A named value for the GUI: kind "train" {step, loss, lr, steps_per_s}, "validation" {step, box_miou, point_miou}
-// (text = subnet name), "search" {index, params_m, gmacs, latency_ms, miou, feasible, new_best} (text = subnet),
-// "sensitivity" {block, loss}.
+// A named value for the GUI: kind "train" {step, loss, lr, steps_per_s, loss_<member>}, "validation" {step,
+// box_miou, point_miou} (text = subnet name), "checkpoint" {step} (text = path), "search" {index, params_m, gmacs,
+// latency_ms, miou, feasible, new_best} (text = subnet), "sensitivity" {block, loss}, "dataset" {index, oracle,
+// ranked, single, box_fill, objects} (text = name), "note" {} (text = a message for the log).
 struct JobEvent {
   std::string kind;
   std::map<std::string, double> values;
@@ -37,10 +38,11 @@ struct ModelSource {
 
 struct CalibrateParams {
   ModelSource model;
-  std::string dataset;        // dataset spec (core/data/dataset_spec.h) for calibration images
+  std::string dataset;        // dataset spec (core/data/dataset_spec.h): mIoU sensitivity; or
+  std::string imagesDir;      // a folder of images: embedding-change sensitivity
   int images = 16;
   std::string method = "wanda";  // wanda, magnitude, random, none
-  int prunable = -1;          // -1: min(5, depth - 1)
+  int prunable = -1;          // -1: supernet::defaultPrunableCount(depth), as the CLI
   double pMax = 0.5;
   std::string out;            // our safetensors with the "supernet" metadata
 };
@@ -56,7 +58,11 @@ struct TrainParams {
   long long randomSubnets = 1;
   long long validateEvery = 0;  // 0 = only at the end
   long long valImages = 4;
-  std::string out;            // trained supernet (our safetensors); written at the end and on cancel
+  long long checkpointEvery = 25;  // steps between resumable checkpoints (OUT.ckpt)
+  std::string augment = "off";     // core/train/augment.h: off, on, or its option list
+  bool distill = false;
+  bool resume = false;        // continue from OUT.ckpt
+  std::string out;            // trained supernet (our safetensors); written only when every step is done
 };
 std::string train(const TrainParams& p, const JobSink& sink);
 
@@ -81,6 +87,7 @@ struct SearchParams {
   double seconds = 0;         // 0 = no time budget
   double maxParamsM = 0;      // 0 = no budget
   double maxGmacs = 0;
+  double maxLatencyMs = 0;    // > 0: every subnet's encoder latency is measured (this machine) and budgeted
   std::string prompt = "box";
   long long maxImages = 4;
   long long maxObjects = 8;
@@ -88,5 +95,9 @@ struct SearchParams {
   unsigned long long seed = 0;
 };
 std::string search(const SearchParams& p, const JobSink& sink);
+
+// The dataset spec of a folder or COCO .json the user picked (core's data::detectDatasetSpec, val split where the
+// layout has splits). util::Error naming the folder and the layouts recognised otherwise.
+std::string detectDatasetSpecFor(const std::string& path);
 
 }  // namespace supersam::ui::jobs

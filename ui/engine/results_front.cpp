@@ -1,27 +1,20 @@
+// The studio's front is core's (core/search/pareto.h): one rule for NaN, unknown figures and ties.
 #include <algorithm>
-#include <numeric>
 
+#include "core/search/pareto.h"
 #include "ui/engine/results_store.h"
 
 namespace supersam::ui {
 
+std::vector<size_t> paretoFront(const std::vector<std::pair<double, double>>& costQuality) {
+  return search::paretoFront(costQuality);
+}
+
 std::vector<size_t> paretoFront(const std::vector<EvaluatedSubnet>& points) {
-  std::vector<size_t> order(points.size());
-  std::iota(order.begin(), order.end(), size_t{0});
-  // Size ascending, quality descending: a point is on the front when it beats every smaller one.
-  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    if (points[a].paramsM != points[b].paramsM) return points[a].paramsM < points[b].paramsM;
-    return points[a].miou > points[b].miou;
-  });
-  std::vector<size_t> front;
-  double bestSoFar = -1e300;
-  for (size_t i : order) {
-    if (points[i].miou > bestSoFar) {
-      front.push_back(i);
-      bestSoFar = points[i].miou;
-    }
-  }
-  return front;
+  std::vector<std::pair<double, double>> cq;
+  cq.reserve(points.size());
+  for (const auto& p : points) cq.emplace_back(p.paramsM, p.miou);
+  return search::paretoFront(cq);
 }
 
 int bestPoint(const std::vector<EvaluatedSubnet>& points) {

@@ -3,6 +3,7 @@
 // No Qt, no torch. Thread-safety: free functions; each call opens and closes the database.
 
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace supersam::ui {
@@ -16,12 +17,15 @@ struct EvaluatedSubnet {
   bool feasible = true;
 };
 
-// All evaluated subnets of the database at `path`. Throws util::Error naming the file.
+// All evaluated subnets of the results database (SQLite) or CSV (supersam search --csv) at `path`, of the
+// protocol with the most results. Throws util::Error naming the file.
 std::vector<EvaluatedSubnet> readResults(const std::string& path);
 
-// Indices of the points on the front: no other point is at most as large and strictly better (or equal quality
-// and strictly smaller). Sorted by size ascending.
+// Indices of the points on the front (core/search/pareto.h's rule): no other point is at most as large and
+// strictly better (or equal quality and strictly smaller); unknown (negative or NaN) figures are left out. Sorted by
+// cost ascending. The first form uses parameters as the cost; the second any (cost, quality) pairs.
 std::vector<size_t> paretoFront(const std::vector<EvaluatedSubnet>& points);
+std::vector<size_t> paretoFront(const std::vector<std::pair<double, double>>& costQuality);
 
 // The best-quality point (index), or -1 when empty.
 int bestPoint(const std::vector<EvaluatedSubnet>& points);

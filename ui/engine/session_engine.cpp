@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <map>
 
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
@@ -51,8 +52,53 @@ struct SessionEngine::Impl {
   model::ElasticConfig encodedCfg;
   bool haveEmbedding = false;
 
-  PromptSet lastPrompts;
-  at::Tensor lastLowRes;  // [1, L, L] of the candidate shown last
+  // Low-res logits [1, L, L] of the best candidate of every prompt state decoded on the current embedding. A state
+  // that adds one point to another is decoded with that state's logits as mask input (SAM's refinement); keying
+  // them by the prompts, not by what was shown last, makes a state's mask the same however it is reached (undo,
+  // redo, a Pareto click). Cleared when the embedding changes; bounded.
+  std::map<std::string, at::Tensor> lowRes;
+
+  static std::string keyOf(const PromptSet& ps) {
+    std::string k;
+    const auto put = [&k](float v) { k.append(reinterpret_cast<const char*>(&v), sizeof v); };
+    if (ps.box) {
+      k += 'b';
+      for (float v : *ps.box) put(v);
+    }
+    for (size_t i = 0; i < ps.points.size(); ++i) {
+      k += ps.labels.at(i) ? 'p' : 'n';
+      put(ps.points[i][0]);
+      put(ps.points[i][1]);
+    }
+    return k;
+  }
+
+  // Decodes `ps` (recursively decoding the prefix states it refines that are not cached yet).
+  infer::Prediction decode(const PromptSet& ps, bool refine) {
+    infer::Prompt p;
+    p.points = ps.points;
+    p.labels = ps.labels;
+    p.box = ps.box;
+    p.multimask = true;
+    if (refine && !ps.points.empty()) {
+      PromptSet prefix = ps;
+      prefix.points.pop_back();
+      prefix.labels.pop_back();
+      if (!prefix.empty()) {
+        auto it = lowRes.find(keyOf(prefix));
+        if (it == lowRes.end()) {
+          decode(prefix, refine);
+          it = lowRes.find(keyOf(prefix));
+        }
+        p.maskInput = it->second;
+      }
+    }
+    infer::Prediction pred = current->predict(p);
+    if (lowRes.size() >= kMaxCachedStates) lowRes.clear();
+    lowRes[keyOf(ps)] = pred.lowResLogits.narrow(0, pred.iou.argmax().item<int64_t>(), 1).clone();
+    return pred;
+  }
+  static constexpr size_t kMaxCachedStates = 256;
 
   model::Sam sam() const { return loaded->sam; }
 
@@ -64,6 +110,7 @@ struct SessionEngine::Impl {
     if (haveEmbedding && cfg == encodedCfg) return depth;
     const at::Tensor emb = encoder->encode(cfg);
     current->setEmbedding(emb, originalHW, inputHW);
+    lowRes.clear();
     encodedCfg = cfg;
     haveEmbedding = true;
     return static_cast<int>(std::max<int64_t>(0, encoder->lastRecomputedFrom()));
@@ -88,15 +135,9 @@ SessionEngine::~SessionEngine() = default;
 ModelInfo SessionEngine::loadModel(const std::string& path, const std::string& archOverride) {
   namespace fs = std::filesystem;
   if (!fs::exists(path)) throw util::Error("checkpoint not found: " + path);
-  std::optional<std::string> arch;
-  if (!archOverride.empty()) {
-    arch = archOverride;
-  } else {
-    // A bare state dict (.pth) says nothing about its architecture: use an arch.json lying beside it.
-    const auto beside = fs::path(path).parent_path() / "arch.json";
-    if (fs::path(path).extension() == ".pth" && fs::exists(beside)) arch = beside.string();
-  }
-  infer::LoadedModel loaded = infer::loadModel(path, arch);
+  // core's rule (infer::archOverrideFor): the override, else arch.json beside a bare .pth, else the file's own.
+  infer::LoadedModel loaded =
+      infer::loadModel(path, archOverride.empty() ? std::nullopt : std::optional<std::string>(archOverride));
   loaded.sam->eval();
 
   ModelInfo info;
@@ -133,8 +174,7 @@ ModelInfo SessionEngine::loadModel(const std::string& path, const std::string& a
   d.encoder = std::make_unique<infer::IncrementalEncoder>(d.sam()->image_encoder);
   d.haveEmbedding = false;
   d.hasImage = false;
-  d.lastPrompts = {};
-  d.lastLowRes = at::Tensor();
+  d.lowRes.clear();
   return info;
 }
 
@@ -147,8 +187,7 @@ void SessionEngine::setImage(const ImageRgb& image) {
   d.haveEmbedding = false;
   if (d.encoder) d.encoder->clear();
   d.reference.reset();
-  d.lastPrompts = {};
-  d.lastLowRes = at::Tensor();
+  d.lowRes.clear();
   d.hasImage = false;
   if (image.empty()) return;
   if (!hasModel()) throw util::Error("no model loaded: open a checkpoint first");
@@ -179,37 +218,26 @@ PredictionResult SessionEngine::run(const model::ElasticConfig& cfg, const Promp
     r.encodeMs = msSince(t0);
     r.encodedFromBlock = from;
   }
-  if (prompts.empty()) {
-    d.lastPrompts = {};
-    d.lastLowRes = at::Tensor();
-    return r;
-  }
-  infer::Prompt p;
-  p.points = prompts.points;
-  p.labels = prompts.labels;
-  p.box = prompts.box;
-  p.multimask = true;
-  // Refinement: one more point on the same object feeds the previous low-res mask back, as SAM's tools do.
-  const bool extends = refine && d.lastLowRes.defined() && prompts.box == d.lastPrompts.box &&
-                       prompts.points.size() == d.lastPrompts.points.size() + 1 &&
-                       std::equal(d.lastPrompts.points.begin(), d.lastPrompts.points.end(), prompts.points.begin());
-  if (extends) p.maskInput = d.lastLowRes;
+  if (prompts.empty()) return r;
   t0 = Clock::now();
   c10::InferenceMode guard;
-  const infer::Prediction pred = d.current->predict(p);
+  // Refinement: a state with one more point than another is decoded with that state's low-res mask, as SAM's tools
+  // do.
+  const infer::Prediction pred = d.decode(prompts, refine);
   const int m = static_cast<int>(pred.masks.size(0));
   for (int i = 0; i < m; ++i) {
     r.masks.push_back(toMask(pred.masks[i]));
     r.iou.push_back(pred.iou[i].item<float>());
   }
   r.best = static_cast<int>(pred.iou.argmax().item<int64_t>());
-  d.lastPrompts = prompts;
-  d.lastLowRes = pred.lowResLogits.narrow(0, r.best, 1).clone();
   r.decodeMs = msSince(t0);
   if (withReference) {
     d.ensureReference();
-    infer::Prompt rp = p;
-    rp.maskInput = at::Tensor();
+    infer::Prompt rp;
+    rp.points = prompts.points;
+    rp.labels = prompts.labels;
+    rp.box = prompts.box;
+    rp.multimask = true;
     const infer::Prediction ref = d.reference->predict(rp);
     const auto refBest = ref.iou.argmax().item<int64_t>();
     r.reference = toMask(ref.masks[refBest]);

@@ -36,7 +36,8 @@ class SessionEngine {
   // Brings the embedding up to date for `cfg` (incremental from the first changed block when the previous
   // subnet's intermediate activations are cached) and decodes `prompts` (empty prompts: encode only).
   // withReference: also decode with the largest subnet (encoding it once per image) for the agreement IoU.
-  // refine: feed the previous low-res mask back when `prompts` extends the previous prompts by one point.
+  // refine: a state with points is decoded with the low-res mask of the same state less its last point (decoded
+  // first if needed), so a prompt state always gives the same mask, however it was reached (undo, redo).
   // Throws util::Error when no model or no image is set.
   PredictionResult run(const model::ElasticConfig& cfg, const PromptSet& prompts, bool withReference,
                        bool refine = true);

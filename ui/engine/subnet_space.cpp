@@ -93,17 +93,18 @@ model::ElasticConfig SubnetSpace::smallest() const {
   return m_impl ? m_impl->space.smallest().toElastic() : model::ElasticConfig{};
 }
 
-model::ElasticConfig SubnetSpace::fromSliders(int keptBlocks, double widthRatio) const {
+model::ElasticConfig SubnetSpace::fromSliders(int keptBlocks, double widthRatio, bool roundDown) const {
   if (!m_impl) return {};
   const int d = depth();
   const int toDrop = std::clamp(d - keptBlocks, 0, prunableCount());
   model::ElasticConfig cfg(static_cast<size_t>(d));
   for (int i = 0; i < d; ++i) {
     const auto& widths = m_impl->space.block(i).widths;
-    const double want = widthRatio * static_cast<double>(m_impl->arch.mlpDim(i)) - 1e-6;
-    int64_t w = widths.back();
-    for (int64_t c : widths) {
-      if (static_cast<double>(c) >= want) {
+    const double want = widthRatio * static_cast<double>(m_impl->arch.mlpDim(i));
+    int64_t w = roundDown ? widths.front() : widths.back();
+    for (int64_t c : widths) {  // ascending
+      if (roundDown && static_cast<double>(c) <= want + 1e-6) w = c;
+      if (!roundDown && static_cast<double>(c) >= want - 1e-6) {
         w = c;
         break;
       }

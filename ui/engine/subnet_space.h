@@ -30,8 +30,10 @@ class SubnetSpace {
   model::ElasticConfig largest() const;
   model::ElasticConfig smallest() const;
   // keptBlocks in [depth - prunableCount, depth]: drops the least sensitive prunable blocks first (dropOrder);
-  // widthRatio in (0, 1]: each kept block takes the smallest allowed width >= ratio * its full width.
-  model::ElasticConfig fromSliders(int keptBlocks, double widthRatio) const;
+  // widthRatio in (0, 1]: each kept block takes the smallest allowed width >= ratio * its full width, or with
+  // roundDown the largest allowed width <= it (the smallest choice when none is), so that a slider moved down by
+  // less than one width step still narrows the blocks.
+  model::ElasticConfig fromSliders(int keptBlocks, double widthRatio, bool roundDown = false) const;
   int keptBlocks(const model::ElasticConfig& cfg) const;
   // Kept-width-weighted mean of width / full width over kept blocks.
   double meanWidthRatio(const model::ElasticConfig& cfg) const;

@@ -153,7 +153,10 @@ void ElasticPanel::applyPreset(const model::ElasticConfig& cfg) {
 
 void ElasticPanel::onSliders() {
   if (!m_space.valid()) return;
-  m_cfg = m_space.fromSliders(m_depth->value(), m_width->value() / 100.0);
+  // A move down narrows to the next allowed width below, a move up widens to the next one above: the slider's 5 %
+  // steps are finer than the width choices, so rounding one way only would snap every small step back.
+  const int shown = static_cast<int>(std::lround(m_space.meanWidthRatio(m_cfg) * 100));
+  m_cfg = m_space.fromSliders(m_depth->value(), m_width->value() / 100.0, m_width->value() < shown);
   refreshControls();
   setFigures(m_space.figures(m_cfg));
   emit subnetChanged(m_cfg);

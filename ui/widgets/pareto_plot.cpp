@@ -8,6 +8,7 @@
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QMouseEvent>
+#include <QToolButton>
 #include <QToolTip>
 #include <QVBoxLayout>
 #include <qcustomplot.h>
@@ -23,12 +24,19 @@ ParetoPlot::ParetoPlot(QWidget* parent) : QWidget(parent), m_plot(new QCustomPlo
   auto* layout = new QVBoxLayout(this);
   layout->setContentsMargins(2, 2, 2, 2);
   m_caption = new QLabel(tr("No results database loaded (File > Open results database, or Jobs > Search)."), this);
+  m_caption->setObjectName("paretoCaption");
   m_xChoice = new QComboBox(this);
   m_xChoice->addItems({tr("parameters (M)"), tr("encoder GMACs"), tr("latency (ms)")});
   auto* top = new QHBoxLayout;
   top->addWidget(m_caption, 1);
   top->addWidget(new QLabel(tr("x axis:"), this));
   top->addWidget(m_xChoice);
+  auto* fit = new QToolButton(this);
+  fit->setObjectName("paretoFit");
+  fit->setText(tr("Fit"));
+  fit->setToolTip(tr("Show every point again after zooming or panning (or double-click the plot)"));
+  connect(fit, &QToolButton::clicked, this, &ParetoPlot::resetView);
+  top->addWidget(fit);
   layout->addLayout(top);
   connect(m_xChoice, qOverload<int>(&QComboBox::currentIndexChanged), this, &ParetoPlot::setXAxis);
   layout->addWidget(m_plot, 1);
@@ -37,6 +45,13 @@ ParetoPlot::ParetoPlot(QWidget* parent) : QWidget(parent), m_plot(new QCustomPlo
   m_plot->xAxis->setLabel(tr("parameters (M)"));
   m_plot->yAxis->setLabel(tr("mIoU"));
   m_plot->yAxis->setRange(0, 1);
+  // Wheel zooms, drag pans (a click on a point still loads it); double click or "Fit" shows every point again.
+  m_plot->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
+  connect(m_plot, &QCustomPlot::mouseWheel, this, [this] { m_autoFit = false; });
+  connect(m_plot, &QCustomPlot::mouseRelease, this, [this](QMouseEvent* e) {
+    if ((e->position() - m_pressAt).manhattanLength() > 3) m_autoFit = false;
+  });
+  connect(m_plot, &QCustomPlot::mouseDoubleClick, this, [this] { resetView(); });
 
   m_all = m_plot->addGraph();
   m_all->setName(tr("evaluated"));
@@ -73,6 +88,7 @@ ParetoPlot::ParetoPlot(QWidget* parent) : QWidget(parent), m_plot(new QCustomPlo
     QToolTip::showText(m_plot->mapToGlobal(e->position().toPoint()), tip, m_plot);
   });
   connect(m_plot, &QCustomPlot::mousePress, this, [this](QMouseEvent* e) {
+    m_pressAt = e->position();
     if (e->button() != Qt::LeftButton) return;
     const int i = nearestPoint(e->position(), kClickRadius);
     if (i >= 0) emit subnetClicked(QString::fromStdString(m_points[i].subnet));
@@ -85,9 +101,8 @@ void ParetoPlot::setXAxis(int which) {
   m_x = std::clamp(which, 0, 2);
   if (m_xChoice->currentIndex() != m_x) m_xChoice->setCurrentIndex(m_x);
   m_plot->xAxis->setLabel(m_xChoice->itemText(m_x));
-  replot();
-  // The marker's x is the size only; hide it on other axes unless a point matches.
-  setCurrent(m_currentParams, m_currentMiou, m_currentSubnet);
+  m_autoFit = true;
+  replot();  // the marker's x is the size; on other axes it is shown only where an evaluated point matches
 }
 
 double ParetoPlot::xOf(const EvaluatedSubnet& p) const {
@@ -103,6 +118,7 @@ double ParetoPlot::xOf(const EvaluatedSubnet& p) const {
 
 void ParetoPlot::setPoints(const std::vector<EvaluatedSubnet>& points) {
   m_points = points;
+  m_autoFit = true;
   replot();
 }
 
@@ -113,6 +129,7 @@ void ParetoPlot::addPoint(const EvaluatedSubnet& p) {
 
 void ParetoPlot::clear() {
   m_points.clear();
+  m_autoFit = true;
   replot();
 }
 
@@ -120,56 +137,106 @@ void ParetoPlot::setCurrent(double paramsM, double miou, const QString& subnet) 
   m_currentParams = paramsM;
   m_currentMiou = miou;
   m_currentSubnet = subnet;
-  m_current->data()->clear();
-  const double y = std::isnan(miou) ? m_plot->yAxis->range().lower : miou;
-  double x = paramsM;
-  if (m_x != 0) {
-    x = std::nan("");
-    for (const auto& p : m_points) {
-      if (QString::fromStdString(p.subnet) == subnet) x = xOf(p);
-    }
-  }
-  if (!std::isnan(x)) m_current->addData(x, y);
-  m_current->setName(std::isnan(miou) ? tr("current (not evaluated)") : tr("current"));
-  m_current->setProperty("subnet", subnet);
-  if (m_points.empty()) {
-    // Nothing evaluated yet: keep the marker in view.
-    m_plot->xAxis->setRange(0, std::max(1e-3, paramsM * 1.25));
-    m_plot->yAxis->setRange(0, 1);
-  }
+  if (m_autoFit) fitView();
+  placeCurrent();
   m_plot->replot(QCustomPlot::rpQueuedReplot);
+}
+
+double ParetoPlot::currentX() const {
+  if (m_x == 0) return m_currentParams;
+  for (const auto& p : m_points) {
+    if (QString::fromStdString(p.subnet) == m_currentSubnet && xOf(p) >= 0) return xOf(p);
+  }
+  return std::nan("");
+}
+
+void ParetoPlot::placeCurrent() {
+  m_current->data()->clear();
+  const double x = currentX();
+  // Not evaluated: the marker sits just above the bottom edge, at its size.
+  const auto yr = m_plot->yAxis->range();
+  const double y = std::isnan(m_currentMiou) ? yr.lower + 0.04 * yr.size() : m_currentMiou;
+  if (!std::isnan(x) && !m_currentSubnet.isEmpty()) m_current->addData(x, y);
+  m_current->setName(std::isnan(m_currentMiou) ? tr("current (not evaluated)") : tr("current"));
+  m_current->setProperty("subnet", m_currentSubnet);
+}
+
+void ParetoPlot::fitView() {
+  double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
+  const auto take = [&](double x, double y) {
+    if (!std::isnan(x)) x0 = std::min(x0, x), x1 = std::max(x1, x);
+    if (!std::isnan(y)) y0 = std::min(y0, y), y1 = std::max(y1, y);
+  };
+  for (const auto& p : m_points) {
+    if (xOf(p) >= 0 && std::isfinite(p.miou)) take(xOf(p), p.miou);
+  }
+  if (!m_currentSubnet.isEmpty()) take(currentX(), m_currentMiou);
+  if (!std::isfinite(x0)) x0 = 0, x1 = 1;
+  if (!std::isfinite(y0)) y0 = 0, y1 = 1;
+  const auto pad = [](double& lo, double& hi, double share) {
+    const double size = hi - lo;
+    const double d = size > 0 ? size * share : std::max(0.05 * std::fabs(hi), 1e-3);
+    lo -= d;
+    hi += d;
+  };
+  pad(x0, x1, 0.08);
+  pad(y0, y1, 0.12);
+  m_plot->xAxis->setRange(x0, x1);
+  m_plot->yAxis->setRange(y0, y1);
+}
+
+void ParetoPlot::resetView() {
+  m_autoFit = true;
+  fitView();
+  placeCurrent();
+  m_plot->replot();
+}
+
+bool ParetoPlot::allPointsInView() const {
+  for (const auto& p : m_points) {
+    if (xOf(p) < 0 || !std::isfinite(p.miou)) continue;
+    if (!m_plot->xAxis->range().contains(xOf(p)) || !m_plot->yAxis->range().contains(p.miou)) return false;
+  }
+  return true;
 }
 
 void ParetoPlot::replot() {
   QVector<double> x, y, fx, fy;
-  // The front over the chosen axis: smallest cost for its quality (points without that figure are left out).
-  std::vector<EvaluatedSubnet> shown;
+  // The front over the chosen axis (core's rule): smallest cost for its quality; points without that figure are
+  // left out and the caption says how many.
+  std::vector<std::pair<double, double>> shown;
   for (const auto& p : m_points) {
-    if (xOf(p) < 0) continue;
-    auto q = p;
-    q.paramsM = xOf(p);
-    shown.push_back(q);
-    x.push_back(q.paramsM);
+    shown.emplace_back(xOf(p), p.miou);
+    if (xOf(p) < 0 || !std::isfinite(p.miou)) continue;
+    x.push_back(xOf(p));
     y.push_back(p.miou);
   }
   for (size_t i : paretoFront(shown)) {
-    fx.push_back(shown[i].paramsM);
-    fy.push_back(shown[i].miou);
+    fx.push_back(shown[i].first);
+    fy.push_back(shown[i].second);
   }
-  m_all->setData(x, y, true);
+  m_all->setData(x, y);  // unsorted: QCustomPlot sorts by key
   m_front->setData(fx, fy, true);
+  if (m_autoFit) fitView();
+  placeCurrent();
   if (!m_points.empty()) {
-    m_plot->rescaleAxes();
-    const auto xr = m_plot->xAxis->range(), yr = m_plot->yAxis->range();
-    const double dx = std::max(xr.size() * 0.08, 1e-3), dy = std::max(yr.size() * 0.1, 1e-3);
-    m_plot->xAxis->setRange(xr.lower - dx, xr.upper + dx);
-    m_plot->yAxis->setRange(yr.lower - dy, yr.upper + dy);
     const int best = bestPoint(m_points);
-    m_caption->setText(tr("%1 evaluated subnets, %2 on the front; best mIoU %3 at %4 M parameters")
-                           .arg(m_points.size())
-                           .arg(fx.size())
-                           .arg(m_points[best].miou, 0, 'f', 4)
-                           .arg(m_points[best].paramsM, 0, 'f', 3));
+    QString caption = tr("%1 evaluated subnets, %2 on the front; best mIoU %3 at %4 M parameters")
+                          .arg(m_points.size())
+                          .arg(fx.size())
+                          .arg(m_points[best].miou, 0, 'f', 4)
+                          .arg(m_points[best].paramsM, 0, 'f', 3);
+    const int missing = static_cast<int>(m_points.size()) - x.size();
+    if (x.isEmpty()) {
+      caption = m_x == 2 ? tr("None of the %1 evaluated subnets has a measured latency: a search measures it only "
+                              "under a latency budget (Max encoder latency). Choose another x axis.")
+                               .arg(m_points.size())
+                         : tr("None of the %1 evaluated subnets has this figure. Choose another x axis.")
+                               .arg(m_points.size());
+    } else if (missing > 0) {
+      caption += tr(" (%1 without this figure not shown)").arg(missing);
+    }
+    m_caption->setText(caption);
   }
   m_plot->replot(QCustomPlot::rpQueuedReplot);
 }

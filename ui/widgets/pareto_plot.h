@@ -1,7 +1,8 @@
 #pragma once
 // Pareto plot (QCustomPlot): every evaluated subnet as a point (size vs mIoU), the front (smallest size for its
-// quality) as a step line, the current subnet as a moving marker, tooltips on hover; clicking a point emits its
-// subnet string so the explorer loads it. Points can stream in while a search runs (addPoint + a coalesced replot).
+// quality, core's rule) as a step line, the current subnet as a moving marker, tooltips on hover; clicking a point
+// emits its subnet string so the explorer loads it. Wheel zooms, drag pans, Fit / double click shows all again.
+// Points can stream in while a search runs (addPoint + a coalesced replot).
 // GUI thread only.
 
 #include <vector>
@@ -37,6 +38,10 @@ class ParetoPlot : public QWidget {
   QCustomPlot* plot() const { return m_plot; }
   // Pixel position of point i inside plot() (tests click there).
   QPoint pointPosition(size_t i) const;
+  // Every point with the shown figure lies inside the axes' ranges (false after the user zoomed in).
+  bool allPointsInView() const;
+  // Back to the automatic fit (every point and the current marker in view) after zooming or panning.
+  void resetView();
 
  signals:
   void subnetClicked(QString subnet);
@@ -45,6 +50,9 @@ class ParetoPlot : public QWidget {
   void replot();
   int nearestPoint(const QPointF& pixel, double maxDistance) const;
   double xOf(const EvaluatedSubnet& p) const;
+  double currentX() const;  // NaN when the current subnet has no figure on this axis
+  void fitView();
+  void placeCurrent();
 
   QCustomPlot* m_plot;
   QLabel* m_caption;
@@ -57,6 +65,8 @@ class ParetoPlot : public QWidget {
   QCPGraph* m_current = nullptr;
   std::vector<EvaluatedSubnet> m_points;
   QTimer m_replotTimer;
+  bool m_autoFit = true;  // false once the user zoomed or panned, until Fit / double click / new data set
+  QPointF m_pressAt;
 };
 
 }  // namespace supersam::ui

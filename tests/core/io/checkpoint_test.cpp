@@ -133,6 +133,15 @@ TEST(Checkpoint, UnreadableInputsAreNamed) {
   } catch (const util::Error& e) {
     EXPECT_NE(std::string(e.what()).find("legacy"), std::string::npos) << e.what();
   }
-  util::writeFileAtomic(dir + "/junk.bin", "hello world, not a model");
-  EXPECT_THROW(io::readCheckpoint(dir + "/junk.bin"), util::Error);
+  // Random bytes are not reported as a safetensors file with an absurd header size.
+  util::writeFileAtomic(dir + "/junk.pth", "hello world, not a model");
+  try {
+    io::readCheckpoint(dir + "/junk.pth");
+    FAIL();
+  } catch (const util::Error& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("junk.pth"), std::string::npos) << m;
+    EXPECT_NE(m.find("neither a PyTorch zip"), std::string::npos) << m;
+    EXPECT_EQ(m.find("header size"), std::string::npos) << m;
+  }
 }

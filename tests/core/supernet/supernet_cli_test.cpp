@@ -67,6 +67,10 @@ TEST(SupernetCli, CalibrateOnLabelledDataThenMeasureAndExport) {
   EXPECT_EQ(loaded.arch.encoderDepth, 3);
   EXPECT_EQ(loaded.arch.encoderMlpDims, (std::vector<int64_t>{128, 256, 64}));
   EXPECT_EQ(test::runSupersam("info '" + small + "'").rc, 0);
+  // The words eval and export accept work in info too.
+  const test::CliResult infoSmallest = test::runSupersam("info --supernet '" + sn + "' --subnet smallest");
+  ASSERT_EQ(infoSmallest.rc, 0) << infoSmallest.output;
+  EXPECT_EQ(count(infoSmallest.output, "smallest subnet"), 1u) << infoSmallest.output;
 
   // Bad inputs: a clear message naming the value, and a non-zero exit status.
   const test::CliResult shortSubnet =
