@@ -30,6 +30,7 @@ JobDialog* MainWindow::jobDialog(JobKind kind) {
         p.gmacs = v["gmacs"].toDouble();
         p.latencyMs = v["latency_ms"].toDouble();
         p.miou = v["miou"].toDouble();
+        p.boxFill = v.value("box_fill", -1.0).toDouble();
         p.feasible = v["feasible"].toDouble() > 0;
         m_pareto->addPoint(p);
       });

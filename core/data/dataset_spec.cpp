@@ -208,7 +208,7 @@ std::string datasetSpecHelp() {
          "  instances:ROOT[:SPLIT][,images=SUB,masks=SUB,suffix=S]   instance-id PNGs (0 = background)\n"
          "  masks:ROOT[:SPLIT][,images=SUB,masks=SUB,suffix=S,components=4|8|0,threshold=T]   binary masks\n"
          "  dsb:DIR[:SPLIT]                 DIR/<id>/images/<id>.png + DIR/<id>/masks/*.png\n"
-         "  dsb2018:ROOT:SPLIT  pennfudan:ROOT:SPLIT  isbi2012:ROOT:SPLIT   shortcuts for ../shared/data\n"
+         "  dsb2018:ROOT:SPLIT  pennfudan:ROOT:SPLIT  isbi2012:ROOT:SPLIT   shortcuts for those public sets\n"
          "  SPLIT reads ROOT/SPLIT.txt. Options for all: min-area=N (default 16), limit=N, strict=1, name=TEXT\n";
 }
 

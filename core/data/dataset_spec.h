@@ -10,7 +10,7 @@
 //                                           ROOT/SPLIT.txt (one stem per line), no SPLIT = every image
 //   masks:ROOT[:SPLIT][,images=SUB,masks=SUB,suffix=S,components=4|8|0,threshold=T]   binary masks -> components
 //   dsb:DIR[:SPLIT]                         DSB-style DIR/<id>/images/<id>.png + DIR/<id>/masks/*.png
-// Shortcuts for ../shared/data:
+// Shortcuts for the layouts of the public DSB2018 (COCO-converted), Penn-Fudan and ISBI 2012 sets:
 //   dsb2018:ROOT:SPLIT   = coco:ROOT/annotations/instances_SPLIT.json,images=ROOT/images
 //   pennfudan:ROOT:SPLIT = instances:ROOT:SPLIT,images=PNGImages,masks=PedMasks,suffix=_mask
 //   isbi2012:ROOT:SPLIT  = masks:ROOT:SPLIT,images=image,masks=label,components=4,threshold=128

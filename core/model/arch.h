@@ -1,6 +1,6 @@
 #pragma once
-// The SAM architecture as a value. Presets vit_b / vit_l / vit_h, or any custom one from JSON with the keys of
-// ../shared/fixtures/sam-reference/tiny/arch.json. Exported subnets add per-block MLP widths ("encoder_mlp_dims")
+// The SAM architecture as a value. Presets vit_b / vit_l / vit_h, or any custom one from JSON with the keys that
+// toJsonText writes (resources/models/demo_arch.json is one). Exported subnets add per-block MLP widths ("encoder_mlp_dims")
 // and, since dropped blocks are gone, list the kept blocks' supernet indices ("encoder_source_blocks");
 // "encoder_global_attn_indexes" is then re-indexed to the kept blocks, so each kept block keeps its attention kind.
 // Thread-safety: a plain value.

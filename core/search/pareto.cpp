@@ -14,6 +14,7 @@
 
 #include "core/util/atomic_file.h"
 #include "core/util/error.h"
+#include "core/util/json_guard.h"
 
 namespace supersam::search {
 
@@ -191,6 +192,13 @@ std::vector<StoredResult> importCsv(const std::string& path) {
       r.metrics.latencyMs = csvNumber(get("latency_ms"), "latency_ms");
       const double seconds = csvNumber(get("seconds"), "seconds");
       r.seconds = std::isnan(seconds) ? 0.0 : seconds;
+      // details: a small JSON object (the per-metric mIoUs, the box-fill baseline); anything else is dropped.
+      const std::string details = get("details");
+      if (!details.empty() && details.size() <= (64u << 10) &&
+          util::jsonNestingDepth(details, util::kMaxJsonDepth) <= util::kMaxJsonDepth) {
+        nlohmann::json d = nlohmann::json::parse(details, nullptr, false);
+        if (d.is_object()) r.metrics.details = std::move(d);
+      }
       out.push_back(std::move(r));
     } catch (const util::Error& e) {
       throw util::Error("results CSV '" + path + "' line " + std::to_string(line) + ": " + e.what());

@@ -21,7 +21,8 @@ std::vector<size_t> paretoFront(const std::vector<std::pair<double, double>>& si
 
 // hash, subnet, protocol, quality, params, macs, bytes, latency_ms, seconds, run, technique, on_front, details.
 void exportCsv(const std::string& path, const std::vector<StoredResult>& results);
-// Reads a file exportCsv wrote (columns found by their header names; details and on_front are not read back).
+// Reads a file exportCsv wrote (columns found by their header names; on_front is recomputed, not read back;
+// details are kept when they are a small JSON object).
 // util::Error naming the file and line on a malformed file; files over 64 MB are refused.
 std::vector<StoredResult> importCsv(const std::string& path);
 

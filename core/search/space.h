@@ -1,5 +1,6 @@
 #pragma once
-// A search problem's parameters and OpenTuner's normalised view of them (see ../shared/docs/opentuner-notes.md).
+// A search problem's parameters and OpenTuner's normalised view of them (its manipulator's rules, as below; the
+// bridge to the real OpenTuner is resources/opentuner/).
 // - Int parameters in [lo, hi] are "primitive": they have a unit value u in [0, 1] with lo' = lo - 0.4999,
 //   hi' = hi + 0.4999, u = (v - lo') / (hi' - lo'); back: round half to even, then clamp.
 // - Enum and Bool parameters are "complex": no unit value; operators randomize (uniform; a bool may keep its

@@ -131,7 +131,8 @@ SubnetSearchOutcome runSubnetSearch(const SubnetSearchSettings& s, const util::J
     const eval::MiouTriple& t = r.overall;
     m.quality = s.metric == "oracle" ? t.oracle : s.metric == "ranked" ? t.ranked : t.single;
     m.details = {{"miou_oracle", t.oracle}, {"miou_ranked", t.ranked}, {"miou_single", t.single},
-                 {"objects", r.objects}, {"eval_seconds", r.seconds}};
+                 {"objects", r.objects}, {"eval_seconds", r.seconds},
+                 {"miou_box_fill", r.overallBoxFill}};  // the baseline of the same objects, beside every mIoU
     if (s.constraints.maxLatencyMs) {
       c10::InferenceMode guard;
       std::vector<double> ms;

@@ -15,6 +15,7 @@
 #include <gtest/gtest.h>
 #include <qcustomplot.h>
 
+#include "core/search/pareto.h"
 #include "tests/ui/ui_test_support.h"
 #include "ui/app_paths.h"
 #include "ui/main_window.h"
@@ -379,6 +380,42 @@ TEST_F(MainWindowTest, ParetoPlotShowsEveryPointAndSaysWhyAnAxisIsEmpty) {
   EXPECT_TRUE(caption->text().contains("latency")) << caption->text().toStdString();
   plot->setXAxis(0);
   ASSERT_TRUE(test::waitUntil([&] { return !w->busy(); }));
+}
+
+TEST_F(MainWindowTest, ResultsReopenAtLaunchAndTheDemoResultsShipWithTheModel) {
+  const auto& s = w->space();
+  std::vector<search::StoredResult> rs;
+  for (const auto& cfg : {s.largest(), s.smallest(), s.fromSliders(s.depth(), 0.5)}) {
+    search::StoredResult r;
+    r.subnet = s.toString(cfg);
+    r.hash = s.hash(cfg);
+    r.protocol = "test";
+    r.metrics.params = s.figures(cfg).params;
+    r.metrics.quality = 0.4 + 0.1 * static_cast<double>(rs.size());
+    r.metrics.details = {{"miou_box_fill", 0.55}};
+    rs.push_back(r);
+  }
+  const QString csv = dir + "/results.csv";
+  search::exportCsv(csv.toStdString(), rs);
+  ASSERT_TRUE(w->openResults(csv)) << w->lastError().toStdString();
+  EXPECT_EQ(w->paretoPlot()->points().size(), 3u);
+  EXPECT_NEAR(w->paretoPlot()->baseline(), 0.55, 1e-9);
+  EXPECT_TRUE(w->paretoPlot()->allPointsInView());
+  EXPECT_TRUE(w->paretoPlot()->plot()->yAxis->range().contains(0.55)) << "a baseline among the points is in view";
+  {
+    MainWindow again;  // the next launch
+    again.setErrorDialogsEnabled(false);
+    ASSERT_TRUE(again.restoreResults(false));
+    EXPECT_EQ(again.paretoPlot()->points().size(), 3u);
+  }
+  // The database is gone: with the demo model, the shipped demo results fill the plot, with their baseline.
+  ASSERT_TRUE(QFile::remove(csv));
+  MainWindow fresh;
+  fresh.setErrorDialogsEnabled(false);
+  EXPECT_FALSE(fresh.restoreResults(false));
+  ASSERT_TRUE(fresh.restoreResults(true)) << fresh.lastError().toStdString();
+  EXPECT_GE(fresh.paretoPlot()->points().size(), 20u);
+  EXPECT_GT(fresh.paretoPlot()->baseline(), 0.3);
 }
 
 }  // namespace

@@ -193,12 +193,17 @@ std::string search(const SearchParams& p, const JobSink& sink) {
   auto onPoint = [&](const search::EvaluatedPoint& pt, const search::SearchReport& r) {
     const double params = std::isnan(pt.metrics.params) ? 0 : pt.metrics.params;
     const double macs = std::isnan(pt.metrics.macs) ? 0 : pt.metrics.macs;
+    const auto& d = pt.metrics.details;
+    const double boxFill = d.is_object() && d.contains("miou_box_fill") && d["miou_box_fill"].is_number()
+                               ? d["miou_box_fill"].get<double>()
+                               : -1.0;
     sink.send({"search",
                {{"index", static_cast<double>(pt.index)},
                 {"params_m", params / 1e6},
                 {"gmacs", macs / 1e9},
                 {"latency_ms", std::isnan(pt.metrics.latencyMs) ? -1.0 : pt.metrics.latencyMs},
                 {"miou", pt.metrics.quality},
+                {"box_fill", boxFill},
                 {"feasible", pt.score.feasible ? 1.0 : 0.0},
                 {"new_best", pt.newBest ? 1.0 : 0.0},
                 {"best_miou", r.bestPoint() ? r.bestPoint()->metrics.quality : NAN}},

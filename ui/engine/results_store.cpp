@@ -46,6 +46,10 @@ std::vector<EvaluatedSubnet> readResults(const std::string& path) {
     e.gmacs = std::isnan(r.metrics.macs) ? 0 : r.metrics.macs / 1e9;
     e.latencyMs = std::isnan(r.metrics.latencyMs) ? -1 : r.metrics.latencyMs;
     e.miou = std::isnan(r.metrics.quality) ? 0 : r.metrics.quality;
+    if (r.metrics.details.is_object() && r.metrics.details.contains("miou_box_fill") &&
+        r.metrics.details["miou_box_fill"].is_number()) {
+      e.boxFill = r.metrics.details["miou_box_fill"].get<double>();
+    }
     out.push_back(std::move(e));
   }
   return out;

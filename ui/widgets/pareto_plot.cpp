@@ -66,8 +66,23 @@ ParetoPlot::ParetoPlot(QWidget* parent) : QWidget(parent), m_plot(new QCustomPlo
   m_current->setName(tr("current"));
   m_current->setLineStyle(QCPGraph::lsNone);
   m_current->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssStar, QPen(QColor(20, 160, 60), 2), QBrush(QColor(20, 160, 60)), 16));
+  // The obvious baseline of the same objects: every mask the object's whole box.
+  m_baseline = new QCPItemStraightLine(m_plot);
+  m_baseline->setPen(QPen(QColor(120, 120, 120), 1.5, Qt::DashLine));
+  m_baseline->setVisible(false);
+  m_baselineLabel = new QCPItemText(m_plot);
+  m_baselineLabel->position->setTypeX(QCPItemPosition::ptAxisRectRatio);
+  m_baselineLabel->position->setTypeY(QCPItemPosition::ptPlotCoords);
+  m_baselineLabel->setPositionAlignment(Qt::AlignRight | Qt::AlignBottom);
+  m_baselineLabel->setColor(QColor(90, 90, 90));
+  m_baselineLabel->setVisible(false);
+  connect(m_plot->yAxis, qOverload<const QCPRange&>(&QCPAxis::rangeChanged), this, [this] { placeBaseline(); });
+  // The legend sits in its own column right of the axes, so it never covers a point.
   m_plot->legend->setVisible(true);
-  m_plot->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignLeft);
+  m_plot->axisRect()->insetLayout()->take(m_plot->legend);
+  m_plot->plotLayout()->addElement(0, 1, m_plot->legend);
+  m_plot->plotLayout()->setColumnStretchFactor(1, 0.001);
+  m_plot->legend->setMargins(QMargins(4, 4, 4, 4));
 
   m_replotTimer.setSingleShot(true);
   m_replotTimer.setInterval(kReplotIntervalMs);
@@ -150,7 +165,33 @@ double ParetoPlot::currentX() const {
   return std::nan("");
 }
 
+void ParetoPlot::placeBaseline() {
+  const double base = baseline();
+  m_baseline->setVisible(base >= 0);
+  m_baselineLabel->setVisible(base >= 0);
+  if (base < 0) return;
+  m_baseline->point1->setCoords(0, base);
+  m_baseline->point2->setCoords(1, base);
+  // The view fits the points; a baseline outside it keeps its label on the edge it lies beyond.
+  const auto yr = m_plot->yAxis->range();
+  QString text = tr("box-fill baseline %1").arg(base, 0, 'f', 3);
+  double y = base;
+  Qt::Alignment vertical = Qt::AlignBottom;
+  if (base > yr.upper) {
+    text = tr("box-fill baseline %1 (above)").arg(base, 0, 'f', 3);
+    y = yr.upper;
+    vertical = Qt::AlignTop;
+  } else if (base < yr.lower) {
+    text = tr("box-fill baseline %1 (below)").arg(base, 0, 'f', 3);
+    y = yr.lower;
+  }
+  m_baselineLabel->position->setCoords(0.99, y);
+  m_baselineLabel->setPositionAlignment(Qt::AlignRight | vertical);
+  m_baselineLabel->setText(text);
+}
+
 void ParetoPlot::placeCurrent() {
+  placeBaseline();
   m_current->data()->clear();
   const double x = currentX();
   // Not evaluated: the marker sits just above the bottom edge, at its size.
@@ -192,6 +233,15 @@ void ParetoPlot::resetView() {
   m_plot->replot();
 }
 
+double ParetoPlot::baseline() const {
+  double sum = 0;
+  int n = 0;
+  for (const auto& p : m_points) {
+    if (p.boxFill >= 0) sum += p.boxFill, ++n;
+  }
+  return n > 0 ? sum / n : -1;
+}
+
 bool ParetoPlot::allPointsInView() const {
   for (const auto& p : m_points) {
     if (xOf(p) < 0 || !std::isfinite(p.miou)) continue;
@@ -216,6 +266,7 @@ void ParetoPlot::replot() {
     fy.push_back(shown[i].second);
   }
   m_all->setData(x, y);  // unsorted: QCustomPlot sorts by key
+  const double base = baseline();
   m_front->setData(fx, fy, true);
   if (m_autoFit) fitView();
   placeCurrent();
@@ -226,6 +277,7 @@ void ParetoPlot::replot() {
                           .arg(fx.size())
                           .arg(m_points[best].miou, 0, 'f', 4)
                           .arg(m_points[best].paramsM, 0, 'f', 3);
+    if (base >= 0) caption += tr("; box-fill baseline %1").arg(base, 0, 'f', 4);
     const int missing = static_cast<int>(m_points.size()) - x.size();
     if (x.isEmpty()) {
       caption = m_x == 2 ? tr("None of the %1 evaluated subnets has a measured latency: a search measures it only "

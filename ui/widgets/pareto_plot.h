@@ -16,6 +16,8 @@
 class QComboBox;
 class QCustomPlot;
 class QCPGraph;
+class QCPItemStraightLine;
+class QCPItemText;
 class QLabel;
 
 namespace supersam::ui {
@@ -38,6 +40,9 @@ class ParetoPlot : public QWidget {
   QCustomPlot* plot() const { return m_plot; }
   // Pixel position of point i inside plot() (tests click there).
   QPoint pointPosition(size_t i) const;
+  // The box-fill baseline of the points' objects (mean of what they recorded), -1 when none did: drawn as a dashed
+  // line so that no mIoU is shown without it.
+  double baseline() const;
   // Every point with the shown figure lies inside the axes' ranges (false after the user zoomed in).
   bool allPointsInView() const;
   // Back to the automatic fit (every point and the current marker in view) after zooming or panning.
@@ -52,7 +57,8 @@ class ParetoPlot : public QWidget {
   double xOf(const EvaluatedSubnet& p) const;
   double currentX() const;  // NaN when the current subnet has no figure on this axis
   void fitView();
-  void placeCurrent();
+  void placeCurrent();  // and the baseline's label, after the ranges changed
+  void placeBaseline();
 
   QCustomPlot* m_plot;
   QLabel* m_caption;
@@ -63,6 +69,8 @@ class ParetoPlot : public QWidget {
   QCPGraph* m_all = nullptr;
   QCPGraph* m_front = nullptr;
   QCPGraph* m_current = nullptr;
+  QCPItemStraightLine* m_baseline = nullptr;
+  QCPItemText* m_baselineLabel = nullptr;
   std::vector<EvaluatedSubnet> m_points;
   QTimer m_replotTimer;
   bool m_autoFit = true;  // false once the user zoomed or panned, until Fit / double click / new data set

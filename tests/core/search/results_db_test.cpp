@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -14,6 +15,7 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include "core/search/pareto.h"
+#include "core/util/atomic_file.h"
 #include "core/util/error.h"
 #include "tests/common/test_paths.h"
 #include "tests/core/search/synthetic_problem.h"
@@ -199,6 +201,53 @@ TEST(Pareto, FrontCsvAndPlot) {
   EXPECT_GT(redish, 100);
   EXPECT_THROW(plotPareto((dir / "missing" / "x.png").string(), rs), util::Error);
   EXPECT_THROW(ResultsDb((dir / "missing" / "x.db").string()), util::Error);
+}
+
+
+TEST(Pareto, CsvReadsBackWhatItWroteAndRefusesMalformedLines) {
+  std::vector<StoredResult> rs = {point(10, 0.5), point(20, 0.7), point(30, kUnknown)};
+  rs[0].subnet = "512,x,\"quoted\",384";  // commas and quotes inside a field
+  rs[0].protocol = "box, 16 objects";
+  rs[0].metrics.latencyMs = 12.5;
+  rs[0].metrics.details = {{"miou_box_fill", 0.61}, {"objects", 130}};
+  const fs::path dir = freshDir("pareto-csv");
+  exportCsv((dir / "r.csv").string(), rs);
+  const std::vector<StoredResult> back = importCsv((dir / "r.csv").string());
+  ASSERT_EQ(back.size(), rs.size());
+  for (size_t i = 0; i < rs.size(); ++i) {
+    EXPECT_EQ(back[i].subnet, rs[i].subnet);
+    EXPECT_EQ(back[i].hash, rs[i].hash);
+    EXPECT_EQ(back[i].protocol, rs[i].protocol);
+    EXPECT_DOUBLE_EQ(back[i].metrics.params, rs[i].metrics.params);
+  }
+  EXPECT_DOUBLE_EQ(back[0].metrics.quality, 0.5);
+  EXPECT_TRUE(std::isnan(back[2].metrics.quality));
+  EXPECT_DOUBLE_EQ(back[0].metrics.latencyMs, 12.5);
+  EXPECT_TRUE(std::isnan(back[1].metrics.latencyMs));
+  EXPECT_DOUBLE_EQ(back[0].metrics.details.at("miou_box_fill").get<double>(), 0.61);
+  EXPECT_EQ(paretoFront(back), paretoFront(rs));
+
+  // A short line and a non-number name the file and the line; a million-deep details value is dropped, not parsed.
+  const std::string header = "hash,subnet,protocol,quality,params,macs,bytes,latency_ms,seconds,run,technique,"
+                             "on_front,details\n";
+  const auto expectError = [&](const std::string& body, const std::string& words) {
+    util::writeFileAtomic((dir / "bad.csv").string(), header + body);
+    try {
+      importCsv((dir / "bad.csv").string());
+      ADD_FAILURE() << "accepted: " << body.substr(0, 80);
+    } catch (const util::Error& e) {
+      EXPECT_NE(std::string(e.what()).find("bad.csv' line 2"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(words), std::string::npos) << e.what();
+    }
+  };
+  expectError("h,s,p,0.5\n", "4 fields");
+  expectError("h,s,p,high,1,1,1,,0,1,t,0,{}\n", "'high' is not a number");
+  const std::string deep = "\"" + std::string(1000000, '[') + "\"";
+  util::writeFileAtomic((dir / "deep.csv").string(), header + "h,s,p,0.5,1,1,1,,0,1,t,0," + deep + "\n");
+  const std::vector<StoredResult> deepBack = importCsv((dir / "deep.csv").string());
+  ASSERT_EQ(deepBack.size(), 1u);
+  EXPECT_TRUE(deepBack[0].metrics.details.empty());
+  EXPECT_THROW(importCsv((dir / "absent.csv").string()), util::Error);
 }
 
 }  // namespace
