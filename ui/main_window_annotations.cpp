@@ -152,8 +152,11 @@ bool MainWindow::confirmDiscardObjects(const QString& action) {
   if (answer == 0 && !m_errorDialogs) answer = QMessageBox::Save;  // batch modes never drop work
   if (answer == 0) {
     QMessageBox box(QMessageBox::Question, tr("Unsaved objects"),
-                    tr("%n object(s) of %1 are not saved.", nullptr, static_cast<int>(m_annotation.objects.size()))
-                        .arg(QFileInfo(m_imagePath).fileName()),
+                    m_annotation.objects.size() == 1
+                        ? tr("1 object of %1 is not saved.").arg(QFileInfo(m_imagePath).fileName())
+                        : tr("%1 objects of %2 are not saved.")
+                              .arg(m_annotation.objects.size())
+                              .arg(QFileInfo(m_imagePath).fileName()),
                     QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel, this);
     box.setInformativeText(tr("Save them to %1 before you %2?").arg(target, action));
     box.setDefaultButton(QMessageBox::Save);

@@ -63,9 +63,13 @@ JobDialog::JobDialog(JobKind kind, JobRunner* runner, QWidget* parent)
   auto* buttons = new QDialogButtonBox(this);
   m_start = buttons->addButton(tr("Start"), QDialogButtonBox::AcceptRole);
   m_cancel = buttons->addButton(tr("Cancel job"), QDialogButtonBox::RejectRole);
-  m_openResult = buttons->addButton(tr("Open in studio"), QDialogButtonBox::ActionRole);
-  m_openResult->setToolTip(tr("Make the written supernet the studio's current model"));
-  m_openResult->setVisible(false);
+  // Only calibration and training write a model to open; the other dialogs keep the button out of sight.
+  const bool writesModel = kind == JobKind::Calibrate || kind == JobKind::Train;
+  m_openResult = writesModel ? buttons->addButton(tr("Open in studio"), QDialogButtonBox::ActionRole)
+                             : new QPushButton(tr("Open in studio"), this);
+  m_openResult->setVisible(writesModel);
+  m_openResult->setToolTip(tr("Make the written supernet the studio's current model (after a finished run)"));
+  m_openResult->setEnabled(false);
   auto* close = buttons->addButton(QDialogButtonBox::Close);
   m_cancel->setEnabled(false);
   m_start->setAutoDefault(false);
@@ -260,7 +264,7 @@ void JobDialog::start() {
   m_log->clear();
   m_summary.clear();
   m_resultPath.clear();
-  m_openResult->setVisible(false);
+  m_openResult->setEnabled(false);
   m_owner = true;
   m_running = true;
   m_start->setEnabled(false);
@@ -339,7 +343,7 @@ void JobDialog::onFinished(bool ok, bool cancelled, const QString& message) {
   const QString out = ok ? m_form->resultFile(*this) : QString();
   if (!out.isEmpty() && QFileInfo::exists(out)) {
     m_resultPath = out;
-    m_openResult->setVisible(true);
+    m_openResult->setEnabled(true);
   }
   emit jobFinished(ok, cancelled, message);
 }

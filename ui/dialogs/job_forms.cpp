@@ -117,6 +117,13 @@ class TrainForm : public FormBase {
   void setupPlot(QCustomPlot* plot) const override {
     plot->xAxis->setLabel(tr("step"));
     plot->yAxis->setLabel(tr("sandwich loss"));
+    plot->graph(0)->setName(tr("training loss"));
+    // mIoU has its own axis on the right (0..1), not the loss's scale.
+    plot->yAxis2->setVisible(true);
+    plot->yAxis2->setLabel(tr("box mIoU"));
+    plot->yAxis2->setRange(0, 1);
+    plot->graph(1)->setValueAxis(plot->yAxis2);
+    plot->graph(1)->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, 6));
     plot->graph(1)->setName(tr("validation box mIoU (largest)"));
   }
   JobFn makeJob(const FieldHost& h) const override {
@@ -172,6 +179,7 @@ class EvaluateForm : public FormBase {
   void setupPlot(QCustomPlot* plot) const override {
     plot->xAxis->setLabel(tr("dataset"));
     plot->yAxis->setLabel(tr("mIoU"));
+    plot->yAxis->setRange(0, 1);
     plot->graph(0)->setName(tr("model (box: single mask; point: ranked)"));
     plot->graph(1)->setName(tr("box-fill baseline"));
   }
