@@ -3,11 +3,13 @@
 // and a calibration run to the end.
 #include <QFileInfo>
 #include <QPushButton>
+#include <QSettings>
 #include <QSignalSpy>
 #include <QTest>
 #include <gtest/gtest.h>
 
 #include "tests/ui/ui_test_support.h"
+#include "ui/app_paths.h"
 #include "ui/dialogs/job_dialog.h"
 #include "ui/main_window.h"
 #include "ui/widgets/pareto_plot.h"
@@ -125,18 +127,28 @@ TEST_F(JobsTest, CancelledTrainingKeepsACheckpointWritesNoOutputAndLeavesTheMode
 
 TEST_F(JobsTest, EvaluateAndCalibrateRunToTheEnd) {
   JobDialog* e = w->jobDialog(JobKind::Evaluate);
-  e->setValue("dataset", dsbSpec(2));
+  e->setValue("dataset", dsbSpec(2) + "+" + dsbSpec(1) + ",name=second");
   e->setValue("images", 2);
   e->setValue("objects", 4);
   QSignalSpy evalDone(e, &JobDialog::jobFinished);
+  // The bar only moves forward over the preparation and every dataset.
+  int lastProgress = -1;
+  bool backwards = false;
+  QObject::connect(w->jobRunner(), &JobRunner::progress, e, [&] {
+    const int v = e->progressValue();
+    backwards |= v < lastProgress;
+    lastProgress = std::max(lastProgress, v);
+  });
   e->start();
   ASSERT_TRUE(evalDone.wait(60000));
+  EXPECT_FALSE(backwards);
   EXPECT_TRUE(evalDone.at(0).at(0).toBool()) << e->summary().toStdString();
   EXPECT_TRUE(e->summary().contains("mIoU")) << e->summary().toStdString();
   // One named bar per dataset for the model and one for the box-fill baseline.
-  ASSERT_EQ(e->plotData().barNames.size(), 1u);
-  EXPECT_EQ(e->plotData().x.size(), 1u);
-  EXPECT_EQ(e->plotData().x2.size(), 1u);
+  ASSERT_EQ(e->plotData().barNames.size(), 2);
+  EXPECT_EQ(e->plotData().barNames[1], "second");
+  EXPECT_EQ(e->plotData().x.size(), 2u);
+  EXPECT_EQ(e->plotData().x2.size(), 2u);
 
   JobDialog* c = w->jobDialog(JobKind::Calibrate);
   c->setValue("dataset", dsbSpec(2));
@@ -153,6 +165,32 @@ TEST_F(JobsTest, EvaluateAndCalibrateRunToTheEnd) {
   ASSERT_TRUE(c->openResultButton()->isEnabled());
   c->openResultButton()->click();
   ASSERT_TRUE(test::waitUntil([&] { return w->space().info().hasSupernetData; }, 30000));
+}
+
+TEST_F(JobsTest, OutputsDefaultToTheUsersFolderAndValuesAreRememberedNextTime) {
+  QSettings().remove("jobs");  // values remembered from the tests before
+  // Never beside the model (the demo lives in the read-only install folder).
+  JobDialog* t = w->jobDialog(JobKind::Train);
+  EXPECT_TRUE(t->value("out").toString().startsWith(userDataDir("models"))) << t->value("out").toString().toStdString();
+  JobDialog* c = w->jobDialog(JobKind::Calibrate);
+  EXPECT_TRUE(c->value("out").toString().startsWith(userDataDir("models")));
+  JobDialog* s = w->jobDialog(JobKind::Search);
+  EXPECT_TRUE(s->value("db").toString().startsWith(userDataDir("results")));
+  // A value used in a run comes back in the next session's dialog (the model field follows the current model).
+  t->setValue("dataset", dsbSpec(1));
+  t->setValue("steps", 1);
+  t->setValue("batch", 1);
+  t->setValue("lr", 0.0005);
+  t->setValue("out", dir + "/remembered.safetensors");
+  QSignalSpy done(t, &JobDialog::jobFinished);
+  t->start();
+  ASSERT_TRUE(done.wait(120000));
+  MainWindow next;
+  next.setErrorDialogsEnabled(false);
+  JobDialog* again = next.jobDialog(JobKind::Train);
+  EXPECT_EQ(again->value("dataset").toString(), dsbSpec(1));
+  EXPECT_DOUBLE_EQ(again->value("lr").toDouble(), 0.0005);
+  EXPECT_EQ(again->value("steps").toInt(), 1);
 }
 
 }  // namespace
