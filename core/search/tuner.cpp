@@ -132,100 +132,97 @@ std::string statusLine(const SearchReport& r) {
   return buf;
 }
 
-}  // namespace
+// One search run: a loop of generations, each asked of the technique (ask), evaluated (possibly side by side,
+// evaluate) and told back in request order (tell), until a stop condition holds (stopReason).
+class SearchRun {
+ public:
+  SearchRun(const Problem& problem, Technique& technique, const SearchOptions& options, const util::JobControl& job,
+            const PointFn& onPoint, ResultStore* store)
+      : m_problem(problem), m_technique(technique), m_options(options), m_job(job), m_onPoint(onPoint),
+        m_store(store), m_d(problem, options.seed), m_cardinality(problem.space.cardinality()),
+        m_parallelism(std::max(1, options.parallelism)) {}
 
-SearchReport runSearch(const Problem& problem, Technique& technique, const SearchOptions& options,
-                       const util::JobControl& job, const PointFn& onPoint, ResultStore* store) {
-  if (!problem.evaluate) throw util::Error("search: the problem has no objective");
-  if (problem.space.size() == 0) throw util::Error("search: the search space has no parameters");
-  if (problem.minimumCost) checkBudgetsReachable(problem.constraints, problem.minimumCost());
-
-  const auto t0 = Clock::now();
-  Driver d(problem, options.seed);
-  SearchReport& report = d.report;
-  const double cardinality = problem.space.cardinality();
-  const int parallelism = std::max(1, options.parallelism);
-  int64_t nextRequest = 0;
-  int64_t idle = 0;
-  size_t nextSeed = 0;
-  int64_t screenedInARow = 0;
-  for (const Config& c : options.seeds) {
-    if (!problem.space.isValid(c)) throw util::Error("search: a seed configuration is not in the search space");
+  SearchReport run() {
+    for (;;) {
+      if (std::optional<std::string> why = stopReason()) {
+        m_d.report.stopReason = *why;
+        m_d.report.cancelled = *why == "cancelled";
+        break;
+      }
+      int64_t screenedHere = 0;
+      std::vector<Request> gen = ask(screenedHere);
+      if (gen.empty()) {
+        if (screenedHere == 0) ++m_idle;
+        continue;
+      }
+      evaluate(gen);
+      const bool anyNew = tell(gen);
+      m_idle = anyNew ? 0 : m_idle + static_cast<int64_t>(gen.size());
+    }
+    m_d.report.seconds = since(m_t0);
+    return std::move(m_d.report);
   }
-  // Different configurations may be the same thing outside the search (a dropped block's width does not matter):
-  // evaluate each identity once per run.
-  std::map<std::string, size_t> byIdentity;
-  std::mutex storeMutex;
 
-  for (;;) {
-    if (job.cancelled()) {
-      report.cancelled = true;
-      report.stopReason = "cancelled";
-      break;
-    }
+ private:
+  std::optional<std::string> stopReason() const {
+    const SearchReport& report = m_d.report;
     const auto done = static_cast<int64_t>(report.points.size());
-    if (options.maxEvaluations > 0 && done >= options.maxEvaluations) {
-      report.stopReason = "evaluation budget reached";
-      break;
+    if (m_job.cancelled()) return "cancelled";
+    if (m_options.maxEvaluations > 0 && done >= m_options.maxEvaluations) return "evaluation budget reached";
+    if (m_options.maxSeconds > 0 && since(m_t0) >= m_options.maxSeconds) return "time budget reached";
+    if (static_cast<double>(done + report.screened) >= m_cardinality) return "search space exhausted";
+    if (m_idle > m_options.maxIdleRequests) return "no new configuration in " + std::to_string(m_idle) + " requests";
+    if (m_screenedInARow > m_options.maxScreenedInARow) {
+      return "no configuration within the budgets proposed in " + std::to_string(m_screenedInARow) + " requests";
     }
-    if (options.maxSeconds > 0 && since(t0) >= options.maxSeconds) {
-      report.stopReason = "time budget reached";
-      break;
-    }
-    if (static_cast<double>(done + report.screened) >= cardinality) {
-      report.stopReason = "search space exhausted";
-      break;
-    }
-    if (idle > options.maxIdleRequests) {
-      report.stopReason = "no new configuration in " + std::to_string(idle) + " requests";
-      break;
-    }
-    if (screenedInARow > options.maxScreenedInARow) {
-      report.stopReason = "no configuration within the budgets proposed in " + std::to_string(screenedInARow) +
-                          " requests";
-      break;
-    }
+    return std::nullopt;
+  }
 
-    // Ask: one generation of up to `parallelism` requests.
-    const int64_t remaining = options.maxEvaluations > 0 ? options.maxEvaluations - done : INT64_MAX;
+  // One generation of up to `parallelism` requests needing an evaluation (plus duplicates and aliases, answered
+  // from results); configurations over an analytical budget are told at once and left out.
+  std::vector<Request> ask(int64_t& screenedHere) {
+    SearchReport& report = m_d.report;
+    const auto done = static_cast<int64_t>(report.points.size());
+    const int64_t remaining = m_options.maxEvaluations > 0 ? m_options.maxEvaluations - done : INT64_MAX;
     std::vector<Request> gen;
     std::map<Config, size_t> genNew;
     std::map<std::string, size_t> genIdentity;
-    int64_t fresh = 0, screenedHere = 0;
-    for (int z = 0; z < parallelism && fresh < remaining && screenedInARow <= options.maxScreenedInARow;) {
-      const bool fromSeed = nextSeed < options.seeds.size();
-      Proposal p = fromSeed ? Proposal::of(options.seeds[nextSeed++], "seed") : technique.propose(d, nextRequest);
+    int64_t fresh = 0;
+    for (int z = 0; z < m_parallelism && fresh < remaining && m_screenedInARow <= m_options.maxScreenedInARow;) {
+      const bool fromSeed = m_nextSeed < m_options.seeds.size();
+      Proposal p = fromSeed ? Proposal::of(m_options.seeds[m_nextSeed++], "seed")
+                            : m_technique.propose(m_d, m_nextRequest);
       if (p.kind != Proposal::Kind::Config) break;
-      if (!problem.space.isValid(p.config)) {
+      if (!m_problem.space.isValid(p.config)) {
         throw std::logic_error("search technique " + p.source + " proposed an invalid configuration");
       }
       Request r;
-      r.id = nextRequest++;
+      r.id = m_nextRequest++;
       r.config = std::move(p.config);
       r.source = std::move(p.source);
       r.seed = fromSeed;
       ++report.requests;
-      if (d.hasResult(r.config) || genNew.count(r.config)) {
+      if (m_d.hasResult(r.config) || genNew.count(r.config)) {
         r.kind = ReqKind::Duplicate;
-      } else if (std::optional<Screened> sc = screen(problem, r.config)) {
+      } else if (std::optional<Screened> sc = screen(m_problem, r.config)) {
         // Over an analytical budget: known without an evaluation, told at once, not part of the generation.
         ++report.screened;
-        ++screenedInARow;
+        ++m_screenedInARow;
         ++screenedHere;
-        auto [it, inserted] = d.screened.emplace(std::move(r.config), std::move(*sc));
+        auto [it, inserted] = m_d.screened.emplace(std::move(r.config), std::move(*sc));
         (void)inserted;
         if (!r.seed) {
-          technique.onResult(d, r.id, Outcome{it->first, it->second.metrics, it->second.score, false, false});
+          m_technique.onResult(m_d, r.id, Outcome{it->first, it->second.metrics, it->second.score, false, false});
         }
         continue;
       } else {
-        screenedInARow = 0;
-        r.identity = problem.identityOf(r.config);
-        if (byIdentity.count(r.identity.hash) || genIdentity.count(r.identity.hash)) {
+        m_screenedInARow = 0;
+        r.identity = m_problem.identityOf(r.config);
+        if (m_byIdentity.count(r.identity.hash) || genIdentity.count(r.identity.hash)) {
           r.kind = ReqKind::Alias;  // the same subnet under another configuration: its result, no evaluation
         } else {
           std::optional<Metrics> cached;
-          if (store) cached = store->lookup(r.identity);
+          if (m_store) cached = m_store->lookup(r.identity);
           r.kind = cached ? ReqKind::Reused : ReqKind::New;
           if (cached) r.metrics = std::move(*cached);
           genIdentity[r.identity.hash] = gen.size();
@@ -236,12 +233,11 @@ SearchReport runSearch(const Problem& problem, Technique& technique, const Searc
       gen.push_back(std::move(r));
       ++z;
     }
-    if (gen.empty()) {
-      if (screenedHere == 0) ++idle;
-      continue;
-    }
+    return gen;
+  }
 
-    // Evaluate the new ones; each result is saved as soon as it exists.
+  // Evaluates the new requests (side by side when parallel); each result is saved as soon as it exists.
+  void evaluate(std::vector<Request>& gen) {
     std::vector<size_t> todo;
     for (size_t i = 0; i < gen.size(); ++i) {
       if (gen[i].kind == ReqKind::New) todo.push_back(i);
@@ -249,40 +245,44 @@ SearchReport runSearch(const Problem& problem, Technique& technique, const Searc
     auto evalOne = [&](size_t i) {
       Request& r = gen[i];
       const auto te = Clock::now();
-      r.metrics = problem.evaluate(r.config);
+      r.metrics = m_problem.evaluate(r.config);
       r.seconds = since(te);
-      if (store) {
-        std::lock_guard<std::mutex> lock(storeMutex);
-        store->save(r.identity, r.metrics, r.seconds, r.source);
+      if (m_store) {
+        std::lock_guard<std::mutex> lock(m_storeMutex);
+        m_store->save(r.identity, r.metrics, r.seconds, r.source);
       }
     };
-    if (todo.size() <= 1 || parallelism == 1) {
+    if (todo.size() <= 1 || m_parallelism == 1) {
       for (size_t i : todo) evalOne(i);
-    } else {
-      std::vector<std::exception_ptr> errors(todo.size());
-      std::vector<std::thread> threads;
-      for (size_t t = 0; t < todo.size(); ++t) {
-        threads.emplace_back([&, t] {
-          try {
-            evalOne(todo[t]);
-          } catch (...) {
-            errors[t] = std::current_exception();
-          }
-        });
-      }
-      for (std::thread& th : threads) th.join();
-      for (const std::exception_ptr& e : errors) {
-        if (e) std::rethrow_exception(e);
-      }
+      return;
     }
+    std::vector<std::exception_ptr> errors(todo.size());
+    std::vector<std::thread> threads;
+    for (size_t t = 0; t < todo.size(); ++t) {
+      threads.emplace_back([&, t] {
+        try {
+          evalOne(todo[t]);
+        } catch (...) {
+          errors[t] = std::current_exception();
+        }
+      });
+    }
+    for (std::thread& th : threads) th.join();
+    for (const std::exception_ptr& e : errors) {
+      if (e) std::rethrow_exception(e);
+    }
+  }
 
-    // Tell, in request order, so that a seed gives the same run whatever the evaluation order.
+  // Tells the technique in request order, so that a seed gives the same run whatever the evaluation order.
+  // True when the generation added a point.
+  bool tell(std::vector<Request>& gen) {
+    SearchReport& report = m_d.report;
     bool anyNew = false;
     for (Request& r : gen) {
       if (r.kind == ReqKind::Duplicate || r.kind == ReqKind::Alias) {
         ++report.duplicates;
-        if (r.kind == ReqKind::Alias) d.index[r.config] = byIdentity.at(r.identity.hash);
-        if (!r.seed) technique.onResult(d, r.id, d.outcomeOf(r.config, true));
+        if (r.kind == ReqKind::Alias) m_d.index[r.config] = m_byIdentity.at(r.identity.hash);
+        if (!r.seed) m_technique.onResult(m_d, r.id, m_d.outcomeOf(r.config, true));
         continue;
       }
       anyNew = true;
@@ -291,7 +291,7 @@ SearchReport runSearch(const Problem& problem, Technique& technique, const Searc
       pt.config = r.config;
       pt.id = std::move(r.identity);
       pt.metrics = r.metrics;
-      pt.score = scoreOf(pt.metrics, problem.constraints);
+      pt.score = scoreOf(pt.metrics, m_problem.constraints);
       pt.technique = r.source;
       pt.reused = r.kind == ReqKind::Reused;
       pt.seconds = r.seconds;
@@ -300,18 +300,50 @@ SearchReport runSearch(const Problem& problem, Technique& technique, const Searc
       (pt.reused ? report.reused : report.evaluated) += 1;
       report.points.push_back(std::move(pt));
       const EvaluatedPoint& added = report.points.back();
-      d.index[added.config] = static_cast<size_t>(added.index);
-      byIdentity.emplace(added.id.hash, static_cast<size_t>(added.index));
+      m_d.index[added.config] = static_cast<size_t>(added.index);
+      m_byIdentity.emplace(added.id.hash, static_cast<size_t>(added.index));
       if (added.newBest) report.best = added.index;
-      report.seconds = since(t0);
-      if (onPoint) onPoint(added, report);
-      job.report(static_cast<long long>(report.points.size()), options.maxEvaluations, statusLine(report));
-      if (!r.seed) technique.onResult(d, r.id, Outcome{added.config, added.metrics, added.score, added.newBest, false});
+      report.seconds = since(m_t0);
+      if (m_onPoint) m_onPoint(added, report);
+      m_job.report(static_cast<long long>(report.points.size()), m_options.maxEvaluations, statusLine(report));
+      if (!r.seed) {
+        m_technique.onResult(m_d, r.id, Outcome{added.config, added.metrics, added.score, added.newBest, false});
+      }
     }
-    idle = anyNew ? 0 : idle + static_cast<int64_t>(gen.size());
+    return anyNew;
   }
-  report.seconds = since(t0);
-  return report;
+
+  const Problem& m_problem;
+  Technique& m_technique;
+  const SearchOptions& m_options;
+  const util::JobControl& m_job;
+  const PointFn& m_onPoint;
+  ResultStore* m_store;
+  Driver m_d;
+  const Clock::time_point m_t0 = Clock::now();
+  const double m_cardinality;
+  const int m_parallelism;
+  int64_t m_nextRequest = 0;
+  int64_t m_idle = 0;
+  size_t m_nextSeed = 0;
+  int64_t m_screenedInARow = 0;
+  // Different configurations may be the same thing outside the search (a dropped block's width does not matter):
+  // each identity is evaluated once per run.
+  std::map<std::string, size_t> m_byIdentity;
+  std::mutex m_storeMutex;
+};
+
+}  // namespace
+
+SearchReport runSearch(const Problem& problem, Technique& technique, const SearchOptions& options,
+                       const util::JobControl& job, const PointFn& onPoint, ResultStore* store) {
+  if (!problem.evaluate) throw util::Error("search: the problem has no objective");
+  if (problem.space.size() == 0) throw util::Error("search: the search space has no parameters");
+  if (problem.minimumCost) checkBudgetsReachable(problem.constraints, problem.minimumCost());
+  for (const Config& c : options.seeds) {
+    if (!problem.space.isValid(c)) throw util::Error("search: a seed configuration is not in the search space");
+  }
+  return SearchRun(problem, technique, options, job, onPoint, store).run();
 }
 
 }  // namespace supersam::search
