@@ -12,6 +12,7 @@
 #include "core/infer/model_loader.h"
 #include "core/io/checkpoint.h"
 #include "core/util/error.h"
+#include "core/util/json_guard.h"
 #include "core/util/runtime.h"
 
 namespace supersam::cli {
@@ -64,10 +65,8 @@ void printMetadata(std::ostream& o, const std::map<std::string, std::string>& me
   for (const auto& [k, v] : metadata) {
     std::string shown = v;
     // JSON values print compactly on one line; long ones are cut (their size is given).
-    try {
-      shown = nlohmann::json::parse(v).dump();
-    } catch (const std::exception&) {
-    }
+    const nlohmann::json j = util::parseJsonOrDiscarded(v);
+    if (!j.is_discarded()) shown = j.dump();
     if (shown.size() > 160) shown = shown.substr(0, 157) + "... (" + std::to_string(v.size()) + " bytes)";
     o << "  " << k << ": " << shown << "\n";
   }

@@ -9,6 +9,7 @@
 #include "core/data/readers.h"
 #include "core/util/atomic_file.h"
 #include "core/util/error.h"
+#include "core/util/json_guard.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -18,12 +19,7 @@ namespace supersam::data {
 namespace {
 
 json parseJsonFile(const std::string& path) {
-  std::string text = util::readFileBytes(path);
-  try {
-    return json::parse(text);
-  } catch (const json::exception& e) {
-    throw util::Error("annotation file " + path + " is not valid JSON: " + e.what());
-  }
+  return util::parseJson(util::readFileBytes(path), "annotation file " + path);
 }
 
 int64_t intField(const json& j, const char* key, const std::string& where) {

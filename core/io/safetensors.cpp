@@ -11,6 +11,7 @@
 
 #include "core/util/atomic_file.h"
 #include "core/util/error.h"
+#include "core/util/json_guard.h"
 
 namespace supersam::io {
 
@@ -70,12 +71,7 @@ uint64_t headerSizeOf(const char* first8) {
 // Parses and checks the JSON header against the size of the data area that follows it.
 std::vector<Entry> parseHeader(const char* begin, size_t size, size_t dataSize, const std::string& file,
                                std::map<std::string, std::string>& metadata) {
-  nlohmann::json header;
-  try {
-    header = nlohmann::json::parse(begin, begin + size);
-  } catch (const std::exception& e) {
-    throw util::Error("safetensors '" + file + "': header is not valid JSON: " + e.what());
-  }
+  const nlohmann::json header = util::parseJson(std::string_view(begin, size), "safetensors '" + file + "': header");
   if (!header.is_object()) throw util::Error("safetensors '" + file + "': header is not a JSON object");
   std::vector<Entry> out;
   for (auto it = header.begin(); it != header.end(); ++it) {

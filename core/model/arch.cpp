@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/util/error.h"
+#include "core/util/json_guard.h"
 
 namespace supersam::model {
 
@@ -160,13 +161,7 @@ SamArch SamArch::fromJson(const nlohmann::json& j, const std::string& source) {
 }
 
 SamArch SamArch::fromJsonText(const std::string& text, const std::string& source) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::exception& e) {
-    throw util::Error(source + ": not valid JSON (" + e.what() + ")");
-  }
-  return fromJson(j, source);
+  return fromJson(util::parseJson(text, source), source);
 }
 
 SamArch SamArch::fromFile(const std::string& path) {

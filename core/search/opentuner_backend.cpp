@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "core/util/error.h"
+#include "core/util/json_guard.h"
 
 extern char** environ;
 
@@ -186,7 +187,7 @@ nlohmann::json OpenTunerTechnique::call(const nlohmann::json& request) {
   std::string text = n > 0 ? std::string(line, static_cast<size_t>(n)) : std::string();
   std::free(line);
   if (n <= 0) failWith("the bridge exited without answering '" + request.value("cmd", "") + "'");
-  nlohmann::json reply = nlohmann::json::parse(text, nullptr, false);
+  nlohmann::json reply = util::parseJsonOrDiscarded(text);
   if (reply.is_discarded() || !reply.is_object()) failWith("unreadable answer: " + text);
   if (reply.contains("error")) {
     const std::string err = reply["error"].is_string() ? reply["error"].get<std::string>() : reply["error"].dump();

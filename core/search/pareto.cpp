@@ -194,9 +194,8 @@ std::vector<StoredResult> importCsv(const std::string& path) {
       r.seconds = std::isnan(seconds) ? 0.0 : seconds;
       // details: a small JSON object (the per-metric mIoUs, the box-fill baseline); anything else is dropped.
       const std::string details = get("details");
-      if (!details.empty() && details.size() <= (64u << 10) &&
-          util::jsonNestingDepth(details, util::kMaxJsonDepth) <= util::kMaxJsonDepth) {
-        nlohmann::json d = nlohmann::json::parse(details, nullptr, false);
+      if (!details.empty() && details.size() <= (64u << 10)) {
+        nlohmann::json d = util::parseJsonOrDiscarded(details);
         if (d.is_object()) r.metrics.details = std::move(d);
       }
       out.push_back(std::move(r));

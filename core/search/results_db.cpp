@@ -6,6 +6,7 @@
 #include <ctime>
 
 #include "core/util/error.h"
+#include "core/util/json_guard.h"
 
 namespace supersam::search {
 
@@ -101,7 +102,7 @@ StoredResult readResult(const Stmt& st) {
   r.subnet = st.text(1);
   r.protocol = st.text(2);
   r.metrics.quality = st.real(3);
-  r.metrics.details = nlohmann::json::parse(st.text(4), nullptr, false);
+  r.metrics.details = util::parseJsonOrDiscarded(st.text(4));
   if (r.metrics.details.is_discarded()) r.metrics.details = nlohmann::json::object();
   r.metrics.params = st.real(5);
   r.metrics.macs = st.real(6);
@@ -194,7 +195,7 @@ std::vector<RunRecord> ResultsDb::runs() const {
     r.started = st.text(1);
     r.backend = st.text(2);
     r.seed = static_cast<uint64_t>(st.integer(3));
-    r.settings = nlohmann::json::parse(st.text(4), nullptr, false);
+    r.settings = util::parseJsonOrDiscarded(st.text(4));
     r.status = st.text(5);
     out.push_back(std::move(r));
   }

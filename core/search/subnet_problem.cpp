@@ -6,6 +6,7 @@
 
 #include "core/supernet/cost_model.h"
 #include "core/util/error.h"
+#include "core/util/json_guard.h"
 
 namespace supersam::search {
 
@@ -176,7 +177,7 @@ supernet::SearchSpace searchSpaceFromMetadata(const std::map<std::string, std::s
                                               const model::SamArch& arch) {
   auto it = metadata.find("supernet");
   if (it != metadata.end()) {
-    const nlohmann::json j = nlohmann::json::parse(it->second, nullptr, false);
+    const nlohmann::json j = util::parseJsonOrDiscarded(it->second);
     if (j.is_discarded()) throw util::Error("the checkpoint's \"supernet\" metadata is not JSON");
     if (j.contains("search_space")) return supernet::SearchSpace::fromJson(j["search_space"], "supernet metadata");
     if (j.contains("blocks")) return supernet::SearchSpace::fromJson(j, "supernet metadata");

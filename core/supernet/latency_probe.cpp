@@ -15,6 +15,7 @@
 
 #include "core/util/atomic_file.h"
 #include "core/util/error.h"
+#include "core/util/json_guard.h"
 
 namespace supersam::supernet {
 
@@ -71,7 +72,7 @@ LatencyProbe::LatencyProbe(model::ImageEncoderViT encoder, int64_t imageSize, in
       m_cacheFile(std::move(cacheFile)) {
   if (!m_cacheFile.empty() && std::filesystem::exists(m_cacheFile)) {
     try {
-      nlohmann::json j = nlohmann::json::parse(util::readFileBytes(m_cacheFile));
+      nlohmann::json j = util::parseJson(util::readFileBytes(m_cacheFile), "latency cache '" + m_cacheFile + "'");
       for (const auto& [k, v] : j.at("entries").items()) m_cache[k] = Measurement::fromJson(v);
     } catch (const nlohmann::json::exception& e) {
       throw util::Error("latency cache '" + m_cacheFile + "' is malformed: " + e.what());

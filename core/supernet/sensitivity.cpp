@@ -104,9 +104,23 @@ SensitivityTable SensitivityTable::fromJson(const nlohmann::json& j) {
   } catch (const nlohmann::json::exception& e) {
     throw util::Error(std::string("supernet sensitivity table: ") + e.what());
   }
-  if (t.order.size() != t.dropLoss.size() || t.cumulativeLoss.size() != t.cumulativeParams.size()) {
+  if (t.order.size() != t.dropLoss.size() || t.cumulativeLoss.size() != t.cumulativeParams.size() ||
+      t.cumulativeLoss.size() > t.order.size()) {
     throw util::Error("supernet sensitivity table: inconsistent lengths (drop_loss " +
-                      std::to_string(t.dropLoss.size()) + ", order " + std::to_string(t.order.size()) + ")");
+                      std::to_string(t.dropLoss.size()) + ", order " + std::to_string(t.order.size()) +
+                      ", cumulative_loss " + std::to_string(t.cumulativeLoss.size()) + ", cumulative_params " +
+                      std::to_string(t.cumulativeParams.size()) + ")");
+  }
+  // `order` indexes the blocks: a permutation of 0..n-1, each block once.
+  std::vector<bool> seen(t.order.size(), false);
+  for (size_t k = 0; k < t.order.size(); ++k) {
+    const int64_t b = t.order[k];
+    if (b < 0 || b >= static_cast<int64_t>(t.order.size()) || seen[static_cast<size_t>(b)]) {
+      throw util::Error("supernet sensitivity table: order[" + std::to_string(k) + "] = " + std::to_string(b) +
+                        " is not a block index in 0.." + std::to_string(t.order.size() - 1) +
+                        " appearing once (the order must list every block once)");
+    }
+    seen[static_cast<size_t>(b)] = true;
   }
   return t;
 }

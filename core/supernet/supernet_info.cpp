@@ -1,6 +1,7 @@
 #include "core/supernet/supernet_info.h"
 
 #include "core/util/error.h"
+#include "core/util/json_guard.h"
 
 namespace supersam::supernet {
 
@@ -31,7 +32,7 @@ SupernetInfo readSupernetInfo(const std::map<std::string, std::string>& metadata
   auto it = metadata.find("supernet");
   nlohmann::json j;
   if (it != metadata.end() && !it->second.empty()) {
-    j = nlohmann::json::parse(it->second, nullptr, false);
+    j = util::parseJsonOrDiscarded(it->second);
     if (j.is_discarded() || !j.is_object()) throw util::Error("the checkpoint's \"supernet\" metadata is not a JSON object");
   }
   if (j.contains("search_space")) {
@@ -41,7 +42,13 @@ SupernetInfo readSupernetInfo(const std::map<std::string, std::string>& metadata
   } else {
     info.space = defaultSearchSpace(arch, &info.spaceSource);
   }
-  if (j.contains("sensitivity")) info.sensitivity = SensitivityTable::fromJson(j["sensitivity"]);
+  if (j.contains("sensitivity")) {
+    info.sensitivity = SensitivityTable::fromJson(j["sensitivity"]);
+    if (static_cast<int64_t>(info.sensitivity->dropLoss.size()) != arch.encoderDepth) {
+      throw util::Error("the checkpoint's sensitivity table has " + std::to_string(info.sensitivity->dropLoss.size()) +
+                        " blocks, the model " + std::to_string(arch.encoderDepth));
+    }
+  }
   if (j.contains("reorder")) info.reorder = ReorderRecord::fromJson(j["reorder"]);
   if (j.contains("extracted")) info.extracted = j["extracted"];
   return info;

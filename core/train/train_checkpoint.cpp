@@ -12,6 +12,7 @@
 #include "core/io/checkpoint.h"
 #include "core/io/safetensors.h"
 #include "core/util/error.h"
+#include "core/util/json_guard.h"
 
 namespace supersam::train {
 
@@ -55,11 +56,7 @@ LoadedTrainCheckpoint readTrainCheckpoint(const std::string& path, model::Sam& s
     throw util::Error("training checkpoint " + path + ": no \"train_state\" metadata (not written by supersam train)");
   }
   LoadedTrainCheckpoint out;
-  try {
-    out.trainState = nlohmann::json::parse(it->second);
-  } catch (const std::exception& e) {
-    throw util::Error("training checkpoint " + path + ": train_state is not JSON: " + e.what());
-  }
+  out.trainState = util::parseJson(it->second, "training checkpoint " + path + ": train_state");
   io::StateDict model;
   for (auto& [k, t] : f.tensors) {
     if (isTrainerKey(k)) {

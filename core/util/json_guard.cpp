@@ -1,5 +1,7 @@
 #include "core/util/json_guard.h"
 
+#include "core/util/error.h"
+
 namespace supersam::util {
 
 size_t jsonNestingDepth(std::string_view text, size_t limit) {
@@ -26,6 +28,24 @@ size_t jsonNestingDepth(std::string_view text, size_t limit) {
     }
   }
   return deepest;
+}
+
+nlohmann::json parseJson(std::string_view text, const std::string& what) {
+  if (jsonNestingDepth(text, kMaxJsonDepth) > kMaxJsonDepth) {
+    throw Error(what + ": JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+  }
+  try {
+    return nlohmann::json::parse(text.begin(), text.end());
+  } catch (const nlohmann::json::exception& e) {
+    std::string why = e.what();
+    if (why.size() > 200) why = why.substr(0, 200) + "...";
+    throw Error(what + ": not valid JSON (" + why + ")");
+  }
+}
+
+nlohmann::json parseJsonOrDiscarded(std::string_view text) {
+  if (jsonNestingDepth(text, kMaxJsonDepth) > kMaxJsonDepth) return nlohmann::json(nlohmann::json::value_t::discarded);
+  return nlohmann::json::parse(text.begin(), text.end(), nullptr, false);
 }
 
 }  // namespace supersam::util

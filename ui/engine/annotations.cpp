@@ -9,6 +9,7 @@
 #include "core/data/rle.h"
 #include "core/util/atomic_file.h"
 #include "core/util/error.h"
+#include "core/util/json_guard.h"
 
 namespace supersam::ui {
 
@@ -107,12 +108,7 @@ void saveCocoJson(const AnnotationDoc& doc, const std::string& path) {
 }
 
 AnnotationDoc loadCocoJson(const std::string& path, const std::string& imageFile) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(util::readFileBytes(path));
-  } catch (const nlohmann::json::exception& e) {
-    throw util::Error(path + " is not JSON: " + e.what());
-  }
+  nlohmann::json j = util::parseJson(util::readFileBytes(path), path);
   if (!j.contains("images") || !j["images"].is_array() || j["images"].empty()) {
     throw util::Error(path + ": expected a COCO file with a non-empty \"images\" list");
   }

@@ -11,6 +11,7 @@
 #include "core/supernet/supernet_info.h"
 #include "core/supernet/subnet.h"
 #include "core/util/error.h"
+#include "core/util/json_guard.h"
 
 namespace supersam::ui {
 
@@ -32,7 +33,7 @@ SubnetSpace::SubnetSpace(const model::SamArch& arch, ModelInfo info, const std::
   impl->arch = arch;
   const auto depth = arch.encoderDepth;
   if (!searchSpaceJson.empty()) {
-    impl->space = supernet::SearchSpace::fromJson(nlohmann::json::parse(searchSpaceJson), info.path);
+    impl->space = supernet::SearchSpace::fromJson(util::parseJson(searchSpaceJson, info.path + ": search space"), info.path);
   } else {
     impl->space = supernet::defaultSearchSpace(arch);
   }

@@ -105,3 +105,34 @@ TEST(PickleReader, DeepNestingIsRefusedNotACrash) {
   std::string deep = pk::proto2() + ")" + std::string(100000, '\x85') + ".";
   EXPECT_NE(errorOf(deep).find("nested deeper"), std::string::npos);
 }
+
+// Issue 14: a 264-byte dict holding itself overflowed the stack; nesting built top-down through the memo (a list
+// appended to after it was put inside another) passed the depth limit; 3e7 empty dicts took 5.7 GB.
+TEST(PickleReader, SelfReferenceTopDownNestingAndObjectFloodsAreRefused) {
+  const std::string put0 = std::string("q\x00", 2), get0 = std::string("h\x00", 2);
+  const std::string selfDict = pk::proto2() + "}" + put0 + pk::str("me") + get0 + "s.";
+  EXPECT_NE(errorOf(selfDict).find("holds itself"), std::string::npos) << errorOf(selfDict);
+
+  // L0 = []; L1 = []; L0.append(L1); then L1 (from the memo) gets its own child, and so on a million times.
+  std::string topDown = pk::proto2() + "]" + put0;
+  for (int i = 1; i <= 1000000 / 16; ++i) {
+    // push L_i, memo it, L_{i-1}.append(L_i), pop L_{i-1}, push L_i from the memo
+    topDown += "]r" + pk::u32(static_cast<uint32_t>(i)) + "a0j" + pk::u32(static_cast<uint32_t>(i));
+  }
+  topDown += "0.";
+  const std::string err = errorOf(topDown);
+  EXPECT_NE(err.find("already held by another container"), std::string::npos) << err;
+
+  // EMPTY_DICT + POP repeated: each op one byte, each building one object.
+  std::string flood = pk::proto2();
+  for (int i = 0; i < 2100000; ++i) flood += "}0";
+  flood += "}.";
+  EXPECT_NE(errorOf(flood).find("more than 2000000 objects"), std::string::npos) << errorOf(flood).substr(0, 200);
+
+  // A dict that repeats a key keeps the last value (Python's rule), found through the key index.
+  const std::string twice = pk::proto2() + pk::emptyOrderedDict() + "(" + pk::str("w") +
+                            pk::tensor("0", 4, 0, {4}, {1}) + pk::str("w") + pk::tensor("0", 4, 1, {2}, {1}) + "u.";
+  const auto sd = io::unpickleStateDict(twice, arangeLoader(), "twice.pth");
+  ASSERT_EQ(sd.size(), 1u);
+  EXPECT_EQ(sd[0].second.size(0), 2);
+}

@@ -68,3 +68,20 @@ TEST(Safetensors, MissingTensorNamesFileAndTensor) {
     EXPECT_NE(std::string(e.what()).find("'y'"), std::string::npos);
   }
 }
+
+// A header value nested 100,000 deep once overflowed the parser's stack (issue 14): refused by name instead.
+TEST(Safetensors, DeeplyNestedHeaderIsRefusedWithoutRecursing) {
+  const std::string header = "{\"__metadata__\": {\"x\": \"y\"}, \"deep\": " + std::string(100000, '[') +
+                             std::string(100000, ']') + "}";
+  std::string bytes(8, '\0');
+  const uint64_t n = header.size();
+  for (int i = 0; i < 8; ++i) bytes[static_cast<size_t>(i)] = static_cast<char>((n >> (8 * i)) & 0xff);
+  bytes += header;
+  try {
+    io::parseSafetensors(bytes, "deep.safetensors");
+    FAIL() << "accepted";
+  } catch (const util::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("deep.safetensors"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("nested deeper"), std::string::npos) << e.what();
+  }
+}

@@ -85,3 +85,58 @@ TEST(Sensitivity, EmbeddingChangeOnCalibrationImages) {
   auto vitb = model::SamArch::preset("vit_b");
   EXPECT_THROW(supernet::readSupernetInfo({{"supernet", info.toJsonText()}}, vitb), util::Error);
 }
+
+// Checkpoint metadata is user input: a sensitivity order that is not a permutation of the blocks once indexed heap
+// memory unchecked (issue 14). Every such table is refused with a message naming the entry.
+TEST(Sensitivity, HostileTablesInCheckpointMetadataAreRefused) {
+  const model::SamArch arch = test::tinyArch();
+  const int64_t n = arch.encoderDepth;
+  const auto table = [&](std::vector<int64_t> order, size_t cumulative) {
+    std::vector<double> loss(static_cast<size_t>(n), 0.1);
+    return nlohmann::json{{"metric", "embedding"}, {"baseline", 0.0}, {"drop_loss", loss}, {"order", order},
+                          {"cumulative_loss", std::vector<double>(cumulative, 0.2)},
+                          {"cumulative_params", std::vector<int64_t>(cumulative, 5)}};
+  };
+  std::vector<int64_t> good(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) good[static_cast<size_t>(i)] = n - 1 - i;
+  const supernet::SensitivityTable ok = supernet::SensitivityTable::fromJson(table(good, 2));
+  EXPECT_FALSE(ok.toText(arch).empty());
+
+  std::vector<std::vector<int64_t>> bad;
+  for (int64_t v : {n, int64_t{-1}, int64_t{-4}, int64_t{100000000}}) {
+    auto o = good;
+    o[1] = v;
+    bad.push_back(o);
+  }
+  auto dup = good;
+  dup[0] = dup[1];
+  bad.push_back(dup);
+  for (const auto& o : bad) {
+    try {
+      supernet::SensitivityTable::fromJson(table(o, 2));
+      ADD_FAILURE() << "accepted order with " << o[0] << "," << o[1];
+    } catch (const util::Error& e) {
+      EXPECT_NE(std::string(e.what()).find("order["), std::string::npos) << e.what();
+    }
+  }
+  // More cumulative rows than blocks (they once printed heap words).
+  EXPECT_THROW(supernet::SensitivityTable::fromJson(table(good, static_cast<size_t>(n) + 1)), util::Error);
+  // A table for another depth than the model's, through the metadata reader every command uses.
+  nlohmann::json other = table({1, 0}, 0);
+  other["drop_loss"] = {0.1, 0.2};
+  const std::map<std::string, std::string> meta = {{"supernet", nlohmann::json{{"sensitivity", other}}.dump()}};
+  EXPECT_THROW(supernet::readSupernetInfo(meta, arch), util::Error);
+}
+
+TEST(Sensitivity, DeeplyNestedMetadataIsRefusedWithoutRecursing) {
+  const model::SamArch arch = test::tinyArch();
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  const std::map<std::string, std::string> meta = {{"supernet", "{\"extracted\": " + deep + "}"}};
+  try {
+    supernet::readSupernetInfo(meta, arch);
+    FAIL() << "accepted";
+  } catch (const util::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("supernet"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(model::SamArch::fromJsonText("{\"a\": " + deep + "}", "deep.json"), util::Error);
+}
