@@ -264,8 +264,15 @@ ValuePtr Unpickler::rebuildTensor(const std::vector<ValuePtr>& args) {
   bool empty = false;
   for (size_t d = 0; d < sizes.size(); ++d) {
     if (sizes[d] < 0 || strides[d] < 0) fail("negative size or stride in storage '" + st->text + "'");
-    if (sizes[d] == 0) empty = true;
-    else last += (sizes[d] - 1) * strides[d];
+    // A weight is never an expanded view; a stride of 0 would make a huge tensor of one stored element.
+    if (strides[d] == 0 && sizes[d] > 1) fail("stride 0 over a dimension of " + std::to_string(sizes[d]) +
+                                              " in storage '" + st->text + "' (an expanded view, not a weight)");
+    int64_t reach = 0;
+    if (sizes[d] == 0) {
+      empty = true;
+    } else if (__builtin_mul_overflow(sizes[d] - 1, strides[d], &reach) || __builtin_add_overflow(last, reach, &last)) {
+      fail("tensor size and stride overflow in storage '" + st->text + "'");
+    }
   }
   if (!empty && last >= st->numel)
     fail("tensor reaches element " + std::to_string(last) + " of storage '" + st->text + "' which has only " +

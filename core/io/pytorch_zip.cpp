@@ -24,16 +24,16 @@ std::string firstLine(const c10::Error& e) {
 }
 
 // LibTorch's reader skips the zip's CRC-32 checks; a record whose bytes changed is named here.
-void checkCrc(const std::map<std::string, uint32_t>& crcs, const std::string& name, const void* data, size_t size,
+void checkCrc(const std::map<std::string, ZipRecord>& crcs, const std::string& name, const void* data, size_t size,
               const std::string& path) {
   auto it = crcs.find(name);
   if (it == crcs.end()) return;
-  if (crc32(data, size) != it->second)
+  if (crc32(data, size) != it->second.crc)
     throw util::Error("PyTorch checkpoint '" + path + "': record '" + name +
                       "' fails its CRC-32 check (its bytes are corrupt)");
 }
 
-std::string recordText(caffe2::serialize::PyTorchStreamReader& reader, const std::map<std::string, uint32_t>& crcs,
+std::string recordText(caffe2::serialize::PyTorchStreamReader& reader, const std::map<std::string, ZipRecord>& crcs,
                        const std::string& name, const std::string& path) {
   try {
     auto [data, size] = reader.getRecord(name);
@@ -63,7 +63,7 @@ std::vector<std::pair<std::string, at::Tensor>> readPytorchZip(const std::string
                       " bytes) is not a readable zip archive: " + firstLine(e) +
                       " (truncated or corrupt? the zip directory is at the end of the file)");
   }
-  const std::map<std::string, uint32_t> crcs = zipRecordCrcs(path);
+  const std::map<std::string, ZipRecord> crcs = zipRecords(path);
   if (reader->hasRecord("byteorder")) {
     std::string order = recordText(*reader, crcs, "byteorder", path);
     if (order != "little")
@@ -79,6 +79,18 @@ std::vector<std::pair<std::string, at::Tensor>> readPytorchZip(const std::string
     if (!reader->hasRecord(record))
       throw util::Error("PyTorch checkpoint '" + path + "': the pickle refers to storage record '" + record +
                         "' which the archive lacks (truncated or corrupt?)");
+    // The size a storage needs is known from the pickle: a record that claims more is refused before it is inflated
+    // (a 4.9 MB file once inflated one record to 3.5 GiB).
+    uint64_t needed = 0;
+    if (__builtin_mul_overflow(static_cast<uint64_t>(numel), static_cast<uint64_t>(c10::elementSize(dtype)), &needed)) {
+      needed = UINT64_MAX;
+    }
+    if (auto it = crcs.find(record); it != crcs.end() && it->second.size != needed) {
+      throw util::Error("PyTorch checkpoint '" + path + "': record '" + record + "' holds " +
+                        std::to_string(it->second.size) + " bytes but its storage (" + std::to_string(numel) + " x " +
+                        std::string(c10::toString(dtype)) + ") needs " + std::to_string(needed) +
+                        " (corrupt, or not written by torch.save)");
+    }
     at::DataPtr data;
     size_t size = 0;
     try {
@@ -88,7 +100,6 @@ std::vector<std::pair<std::string, at::Tensor>> readPytorchZip(const std::string
                         "; truncated or corrupt?)");
     }
     checkCrc(crcs, record, data.get(), size, path);
-    const size_t needed = static_cast<size_t>(numel) * c10::elementSize(dtype);
     if (size < needed)
       throw util::Error("PyTorch checkpoint '" + path + "': record '" + record + "' holds " + std::to_string(size) +
                         " bytes but its storage needs " + std::to_string(needed) + " (truncated or corrupt?)");

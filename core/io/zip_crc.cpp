@@ -52,8 +52,8 @@ uint32_t crc32(const void* data, size_t size, uint32_t crc) {
   return ~crc;
 }
 
-std::map<std::string, uint32_t> zipRecordCrcs(const std::string& path) {
-  auto fail = [&](const std::string& what) -> std::map<std::string, uint32_t> {
+std::map<std::string, ZipRecord> zipRecords(const std::string& path) {
+  auto fail = [&](const std::string& what) -> std::map<std::string, ZipRecord> {
     throw util::Error("zip archive '" + path + "': " + what + " (truncated or corrupt?)");
   };
   std::ifstream in(path, std::ios::binary | std::ios::ate);
@@ -95,7 +95,7 @@ std::map<std::string, uint32_t> zipRecordCrcs(const std::string& path) {
   if (cdOffset > fileSize || cdSize > fileSize - cdOffset) return fail("central directory outside the file");
   std::vector<unsigned char> cd = readAt(cdOffset, cdSize);
   if (cd.size() != cdSize) return fail("central directory unreadable");
-  std::map<std::string, uint32_t> out;
+  std::map<std::string, ZipRecord> out;
   size_t pos = 0;
   for (uint64_t i = 0; i < count; ++i) {
     if (pos + 46 > cd.size() || le(&cd[pos], 4) != 0x02014b50)
@@ -103,9 +103,26 @@ std::map<std::string, uint32_t> zipRecordCrcs(const std::string& path) {
     const uint32_t crc = static_cast<uint32_t>(le(&cd[pos + 16], 4));
     const size_t nameLen = le(&cd[pos + 28], 2), extraLen = le(&cd[pos + 30], 2), commentLen = le(&cd[pos + 32], 2);
     if (pos + 46 + nameLen > cd.size()) return fail("central directory entry " + std::to_string(i) + " is cut");
+    if (pos + 46 + nameLen + extraLen > cd.size()) {
+      return fail("central directory entry " + std::to_string(i) + " is cut");
+    }
     std::string name(reinterpret_cast<const char*>(&cd[pos + 46]), nameLen);
     if (auto slash = name.find('/'); slash != std::string::npos) name = name.substr(slash + 1);
-    out[name] = crc;
+    uint64_t size = le(&cd[pos + 24], 4);
+    if (size == 0xffffffffu) {
+      // zip64: the real size is the first value of the extra field 0x0001.
+      size_t e = pos + 46 + nameLen;
+      const size_t end = e + extraLen;
+      while (e + 4 <= end) {
+        const size_t id = le(&cd[e], 2), len = le(&cd[e + 2], 2);
+        if (id == 1 && len >= 8 && e + 4 + 8 <= end) {
+          size = le(&cd[e + 4], 8);
+          break;
+        }
+        e += 4 + len;
+      }
+    }
+    out[name] = ZipRecord{crc, size};
     pos += 46 + nameLen + extraLen + commentLen;
   }
   return out;

@@ -14,8 +14,14 @@ namespace supersam::io {
 // CRC-32 (IEEE, as zip uses).
 uint32_t crc32(const void* data, size_t size, uint32_t crc = 0);
 
-// Record name without the archive's top folder ("archive/data/0" -> "data/0") -> CRC-32 from the central
-// directory. Throws util::Error naming `path` when the directory cannot be parsed (truncated or not a zip).
-std::map<std::string, uint32_t> zipRecordCrcs(const std::string& path);
+struct ZipRecord {
+  uint32_t crc = 0;
+  uint64_t size = 0;  // uncompressed bytes, as the central directory states them (zip64 extra field included)
+};
+
+// Record name without the archive's top folder ("archive/data/0" -> "data/0") -> its CRC-32 and size from the
+// central directory, read before any record is inflated. Throws util::Error naming `path` when the directory
+// cannot be parsed (truncated or not a zip).
+std::map<std::string, ZipRecord> zipRecords(const std::string& path);
 
 }  // namespace supersam::io

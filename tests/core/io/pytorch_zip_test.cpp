@@ -180,3 +180,29 @@ TEST(PytorchZip, MissingFileIsNamed) {
   std::string msg = errorOf("/nonexistent/model.pth");
   EXPECT_NE(msg.find("/nonexistent/model.pth"), std::string::npos) << msg;
 }
+
+// Issue 14: a small file whose record inflates far beyond what its storage needs (3.5 GiB from 4.9 MB) was read in
+// full; a storage class swapped (Float -> Half) was converted silently; stride 0 and size x stride overflows passed.
+TEST(PytorchZip, RecordsMustHoldExactlyWhatTheirStoragesNeed) {
+  std::string dir = test::tempDir("pytorch_zip_record_size");
+  const std::string four(16, '\0');  // 4 floats
+  const std::string pkl = pk::proto2() + pk::emptyOrderedDict() + pk::str("w") + pk::tensor("0", 4, 0, {4}, {1}) + "s.";
+  writeArchive(dir + "/ok.pth", {{"data.pkl", pkl}, {"data/0", four}});
+  EXPECT_EQ(errorOf(dir + "/ok.pth"), "");
+  // 64 MB of zeros (it compresses to almost nothing in a real attack) behind a 4-element storage.
+  writeArchive(dir + "/big.pth", {{"data.pkl", pkl}, {"data/0", std::string(64u << 20, '\0')}});
+  std::string msg = errorOf(dir + "/big.pth");
+  EXPECT_NE(msg.find("'data/0' holds 67108864 bytes but its storage"), std::string::npos) << msg;
+  // The storage class says Half: 4 elements need 8 bytes, the record holds 16.
+  std::string half = pkl;
+  half.replace(half.find("FloatStorage"), 12, "HalfStorage");
+  writeArchive(dir + "/half.pth", {{"data.pkl", half}, {"data/0", four}});
+  msg = errorOf(dir + "/half.pth");
+  EXPECT_NE(msg.find("needs 8"), std::string::npos) << msg;
+  // Stride 0 over 4 elements, and a stride whose reach overflows 64 bits.
+  const std::string expanded =
+      pk::proto2() + pk::emptyOrderedDict() + pk::str("w") + pk::tensor("0", 4, 0, {4, 4}, {1, 0}) + "s.";
+  writeArchive(dir + "/expanded.pth", {{"data.pkl", expanded}, {"data/0", four}});
+  msg = errorOf(dir + "/expanded.pth");
+  EXPECT_NE(msg.find("stride 0"), std::string::npos) << msg;
+}

@@ -85,3 +85,45 @@ TEST(Safetensors, DeeplyNestedHeaderIsRefusedWithoutRecursing) {
     EXPECT_NE(std::string(e.what()).find("nested deeper"), std::string::npos) << e.what();
   }
 }
+
+// Issue 14: 2,000 entries aliasing the same bytes became 2.5 GB; overlapping, misaligned and float offsets loaded.
+TEST(Safetensors, OffsetsMustTileTheDataExactlyWithIntegers) {
+  const auto file = [](const std::string& entries, size_t dataBytes) {
+    const std::string header = "{" + entries + "}";
+    std::string bytes(8, '\0');
+    for (int i = 0; i < 8; ++i) bytes[static_cast<size_t>(i)] = static_cast<char>((header.size() >> (8 * i)) & 0xff);
+    return bytes + header + std::string(dataBytes, '\x01');
+  };
+  const auto error = [&](const std::string& entries, size_t dataBytes) -> std::string {
+    try {
+      io::parseSafetensors(file(entries, dataBytes), "crafted.safetensors");
+    } catch (const util::Error& e) {
+      return e.what();
+    }
+    return "";
+  };
+  const std::string a = R"("a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]})";
+  EXPECT_EQ(error(a, 8), "");
+  EXPECT_NE(error(a + R"(, "b": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]})", 8).find("overlaps"),
+            std::string::npos);
+  EXPECT_NE(error(R"("a": {"dtype": "F32", "shape": [2], "data_offsets": [4, 12]})", 12).find("a hole"),
+            std::string::npos);
+  EXPECT_NE(error(a, 12).find("cover 8 of the 12"), std::string::npos);
+  EXPECT_NE(error(R"("a": {"dtype": "F32", "shape": [2], "data_offsets": [0.0, 8.5]})", 8).find("not a non-negative integer"),
+            std::string::npos);
+  EXPECT_NE(error(R"("a": {"dtype": "F32", "shape": [2.5], "data_offsets": [0, 8]})", 8).find("not a non-negative integer"),
+            std::string::npos);
+  // A shape whose size overflows 64 bits is not taken for a small one.
+  EXPECT_NE(error(R"("a": {"dtype": "F32", "shape": [4294967296, 4294967296], "data_offsets": [0, 8]})", 8).find("need"),
+            std::string::npos);
+  std::string bigHeader(8, '\0');
+  bigHeader[5] = 0x10;  // 2^44 bytes of header
+  EXPECT_NE([&] {
+    try {
+      io::parseSafetensors(bigHeader + "{}", "huge.safetensors");
+    } catch (const util::Error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  }().find("100 MB"), std::string::npos);
+}
