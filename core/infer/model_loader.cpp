@@ -1,6 +1,7 @@
 #include "core/infer/model_loader.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 
@@ -159,9 +160,53 @@ model::SamArch archForCheckpoint(const io::Checkpoint& ck, const std::optional<s
   return inferArch(ck.tensors, ck.path);
 }
 
+namespace {
+
+// A few tensors pin the architecture: compared before the model is built, so a wrong --arch (say ViT-H for a tiny
+// checkpoint) fails at once instead of allocating the whole model first.
+void checkShapesBeforeBuilding(const io::Checkpoint& ck, const model::SamArch& a) {
+  const auto shape = [](at::IntArrayRef s) {
+    std::string out = "[";
+    for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
+    return out + "]";
+  };
+  const int64_t grid = a.imageSize / a.patchSize;
+  const std::vector<std::pair<std::string, std::vector<int64_t>>> expected = {
+      {"image_encoder.pos_embed", {1, grid, grid, a.encoderEmbedDim}},
+      {"image_encoder.patch_embed.proj.weight", {a.encoderEmbedDim, 3, a.patchSize, a.patchSize}},
+      {"mask_decoder.iou_token.weight", {1, a.promptEmbedDim}},
+  };
+  std::map<std::string, const at::Tensor*> byName;
+  for (const auto& [key, t] : ck.tensors) byName.emplace(key, &t);
+  for (const auto& [key, want] : expected) {
+    const auto it = byName.find(key);
+    if (it != byName.end() && it->second->sizes() != at::IntArrayRef(want)) {
+      throw util::Error("checkpoint '" + ck.path + "' does not fit the architecture: '" + key + "' has shape " +
+                        shape(it->second->sizes()) + " but the model expects " + shape(want) +
+                        " (wrong --arch or arch.json?)");
+    }
+  }
+  int64_t blocks = 0;
+  for (const auto& [key, t] : ck.tensors) {
+    const std::string prefix = "image_encoder.blocks.";
+    if (key.rfind(prefix, 0) == 0) {
+      const int64_t b = std::atoll(key.c_str() + prefix.size());
+      if (b >= 0 && b < (1 << 20)) blocks = std::max(blocks, b + 1);
+    }
+  }
+  if (blocks > 0 && blocks != a.encoderDepth) {
+    throw util::Error("checkpoint '" + ck.path + "' has " + std::to_string(blocks) +
+                      " encoder blocks, the architecture " + std::to_string(a.encoderDepth) +
+                      " (wrong --arch or arch.json?)");
+  }
+}
+
+}  // namespace
+
 LoadedModel loadModel(const io::Checkpoint& ck, const std::optional<std::string>& archOverride, c10::Device device) {
   LoadedModel out;
   out.arch = archForCheckpoint(ck, archOverride);
+  checkShapesBeforeBuilding(ck, out.arch);
   out.format = ck.format;
   out.metadata = ck.metadata;
   out.path = ck.path;

@@ -1,6 +1,7 @@
 #include "core/model/arch.h"
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -78,6 +79,45 @@ bool SamArch::isGlobal(int64_t block) const {
 }
 
 void SamArch::validate() const {
+  // Ranges first: an absurd arch (image_size 1e6, encoder_depth 1e5, mlp_ratio 1e6) must be refused before any
+  // model is built from it. The bounds are far above SAM's ViT-H (1024 px, 32 blocks, width 1280).
+  const auto within = [](int64_t v, int64_t lo, int64_t hi, const char* key) {
+    require(v >= lo && v <= hi, std::string(key) + " = " + std::to_string(v) + " is outside [" + std::to_string(lo) +
+                                    ", " + std::to_string(hi) + "]");
+  };
+  within(imageSize, 1, 4096, "image_size");
+  within(patchSize, 1, 1024, "patch_size");
+  within(encoderEmbedDim, 1, 8192, "encoder_embed_dim");
+  within(encoderDepth, 0, 256, "encoder_depth");
+  within(encoderNumHeads, 1, 512, "encoder_num_heads");
+  within(windowSize, 0, 1024, "window_size");
+  within(promptEmbedDim, 1, 8192, "prompt_embed_dim");
+  within(maskInChans, 1, 4096, "mask_in_chans");
+  within(decoderMlpDim, 1, 65536, "decoder_mlp_dim");
+  within(decoderNumHeads, 1, 512, "decoder_num_heads");
+  within(iouHeadHiddenDim, 1, 65536, "iou_head_hidden_dim");
+  require(std::isfinite(mlpRatio) && mlpRatio > 0 && mlpRatio <= 64,
+          "mlp_ratio = " + std::to_string(mlpRatio) + " is outside (0, 64]");
+  if (imageSize % patchSize == 0) {
+    const int64_t grid = imageSize / patchSize;
+    require(grid <= 256, "image_size / patch_size = " + std::to_string(grid) + " tokens a side, more than 256");
+    require(windowSize <= grid, "window_size (" + std::to_string(windowSize) + ") is larger than the token grid (" +
+                                    std::to_string(grid) + ")");
+  }
+  // The model's size from the arch, before anything is allocated (ViT-H: 0.64 G parameters).
+  double params = 0;
+  for (int64_t b = 0; b < encoderDepth; ++b) {
+    const double e = static_cast<double>(encoderEmbedDim);
+    const double mlp = encoderMlpDims.empty()
+                           ? e * mlpRatio
+                           : static_cast<double>(encoderMlpDims[static_cast<size_t>(b) % encoderMlpDims.size()]);
+    params += 4 * e * e + 2 * e * mlp;
+  }
+  params += 8.0 * static_cast<double>(promptEmbedDim) * static_cast<double>(decoderMlpDim);
+  require(params <= 4e9, "the architecture would have about " + std::to_string(static_cast<int64_t>(params / 1e6)) +
+                             " M parameters, more than 4,000 M");
+  for (int64_t b : encoderSourceBlocks) within(b, 0, 4096, "encoder_source_blocks entry");
+  for (int64_t d : encoderMlpDims) within(d, 1, 1 << 20, "encoder_mlp_dims entry");
   require(imageSize > 0 && patchSize > 0 && imageSize % patchSize == 0,
           "image_size (" + std::to_string(imageSize) + ") must be a positive multiple of patch_size (" +
               std::to_string(patchSize) + ")");

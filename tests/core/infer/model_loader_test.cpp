@@ -1,6 +1,7 @@
 #include "core/infer/model_loader.h"
 
 #include <algorithm>
+#include <chrono>
 #include <map>
 #include <set>
 
@@ -128,4 +129,18 @@ TEST(ModelLoader, MissingBufferIsAnErrorToo) {
               std::string::npos)
         << e.what();
   }
+}
+
+// Issue 14: `segment --checkpoint tiny.pth --arch HUGE.json` built the whole model (75 s, 14.6 GB) before finding
+// that the checkpoint does not fit; the shapes are compared first now.
+TEST(ModelLoader, ACheckpointThatDoesNotFitTheArchFailsBeforeTheModelIsBuilt) {
+  const auto t0 = std::chrono::steady_clock::now();
+  try {
+    infer::loadModel(test::fixturesDir() + "/tiny/checkpoint.pth", std::string("vit_h"));
+    FAIL() << "loaded";
+  } catch (const util::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("does not fit the architecture"), std::string::npos) << e.what();
+  }
+  // ViT-H alone takes seconds to allocate and initialise here; the check takes milliseconds.
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 2.0);
 }

@@ -109,3 +109,32 @@ TEST(Arch, UnknownMissingAndMistypedKeysAreNamed) {
   e = errorOf([] { SamArch::fromPresetOrFile("/nonexistent/arch.json"); });
   EXPECT_NE(e.find("/nonexistent/arch.json"), std::string::npos) << e;
 }
+
+// Issue 14: absurd sizes ended in an allocator backtrace after 60-90 s and 12-15 GB; each is now refused up front,
+// naming the key and the range.
+TEST(Arch, AbsurdSizesAreRefusedBeforeAnythingIsBuilt) {
+  const nlohmann::json base = SamArch::preset("vit_b").toJson();
+  const std::vector<std::pair<std::string, nlohmann::json>> cases = {
+      {"image_size", 1000000},        {"encoder_depth", 100000},   {"encoder_embed_dim", 1000000},
+      {"window_size", 1000000},       {"decoder_mlp_dim", 1000000000}, {"mlp_ratio", 1e6},
+      {"encoder_num_heads", 1000000}, {"prompt_embed_dim", 1000000}};
+  for (const auto& [key, value] : cases) {
+    nlohmann::json j = base;
+    j[key] = value;
+    const std::string msg = errorOf([&] { SamArch::fromJson(j, "huge.json"); });
+    EXPECT_NE(msg.find("huge.json"), std::string::npos) << key << ": " << msg;
+    EXPECT_NE(msg.find(key), std::string::npos) << key << ": " << msg;
+  }
+  // Each value in range, the whole too big: 16384 wide and 256 deep.
+  nlohmann::json wide = base;
+  wide["encoder_embed_dim"] = 8192;
+  wide["encoder_depth"] = 256;
+  wide["encoder_global_attn_indexes"] = {0};
+  const std::string msg = errorOf([&] { SamArch::fromJson(wide, "wide.json"); });
+  EXPECT_NE(msg.find("M parameters"), std::string::npos) << msg;
+  nlohmann::json negative = base;
+  negative["encoder_source_blocks"] = std::vector<int>(12, -1);
+  EXPECT_NE(errorOf([&] { SamArch::fromJson(negative, "neg.json"); }).find("encoder_source_blocks"), std::string::npos);
+  // The presets and the demo arch stay valid.
+  for (const auto& n : SamArch::presetNames()) EXPECT_NO_THROW(SamArch::preset(n).validate()) << n;
+}
