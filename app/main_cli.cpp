@@ -5,6 +5,9 @@
 #include <string>
 #include <vector>
 
+#include <c10/util/Exception.h>
+#include <opencv2/core.hpp>
+
 #include "app/cli/command.h"
 #include "core/util/error.h"
 #include "core/util/process_env.h"
@@ -24,7 +27,10 @@ void printHelp() {
   for (const auto& [name, cmd] : supersam::cli::registry()) {
     std::printf("  %-12s %s\n", name.c_str(), cmd.summary.c_str());
   }
-  std::cout << "\nRun `supersam <command> --help` for a command's options.\n";
+  std::cout << "\nRun `supersam <command> --help` for a command's options.\n\n"
+               "Exit status: 0 success; 1 a problem with the input or the environment (the message names the file\n"
+               "or value and what was expected: a missing or malformed file, a bad option, not enough memory);\n"
+               "anything else is a bug in supersam (please report it with the command line).\n";
 }
 }  // namespace
 
@@ -33,7 +39,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
     printHelp();
-    return args.empty() ? 2 : 0;
+    return args.empty() ? 1 : 0;
   }
   if (args[0] == "--version") {
     std::cout << "supersam " << SUPERSAM_VERSION << "\n";
@@ -43,7 +49,7 @@ int main(int argc, char** argv) {
   auto it = reg.find(args[0]);
   if (it == reg.end()) {
     std::cerr << "supersam: unknown command '" << args[0] << "' (run `supersam --help` for the list)\n";
-    return 2;
+    return 1;
   }
   std::vector<std::string> rest(args.begin() + 1, args.end());
   for (const auto& a : rest) {
@@ -57,8 +63,24 @@ int main(int argc, char** argv) {
   } catch (const supersam::util::Error& e) {
     std::cerr << "supersam " << args[0] << ": error: " << e.what() << "\n";
     return 1;
+  } catch (const std::bad_alloc&) {
+    std::cerr << "supersam " << args[0] << ": error: out of memory (the input needs more memory than is free; "
+              << "a smaller model, image or batch may fit)\n";
+    return 1;
+  } catch (const c10::Error& e) {
+    // One line, no LibTorch backtrace: the first line says what failed.
+    std::string what = e.what_without_backtrace();
+    if (const auto nl = what.find('\n'); nl != std::string::npos) what.resize(nl);
+    std::cerr << "supersam " << args[0] << ": internal error (LibTorch): " << what.substr(0, 300) << "\n";
+    return 3;
+  } catch (const cv::Exception& e) {
+    std::cerr << "supersam " << args[0] << ": internal error (OpenCV): " << e.err.substr(0, 300) << " in "
+              << e.func << "\n";
+    return 3;
   } catch (const std::exception& e) {
-    std::cerr << "supersam " << args[0] << ": internal error: " << e.what() << "\n";
+    std::string what = e.what();
+    if (const auto nl = what.find('\n'); nl != std::string::npos) what.resize(nl);
+    std::cerr << "supersam " << args[0] << ": internal error: " << what.substr(0, 300) << "\n";
     return 3;
   }
 }

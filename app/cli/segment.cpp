@@ -15,6 +15,7 @@
 
 #include "app/cli/args.h"
 #include "app/cli/command.h"
+#include "core/data/dataset.h"
 #include "core/infer/model_loader.h"
 #include "core/infer/predictor.h"
 #include "core/io/safetensors.h"
@@ -49,32 +50,6 @@ using Clock = std::chrono::steady_clock;
 
 double secondsSince(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
-// Any readable image -> [H, W, 3] uint8 RGB.
-at::Tensor readImageRgb(const std::string& path) {
-  if (!std::filesystem::is_regular_file(path)) throw util::Error("image '" + path + "' does not exist");
-  cv::Mat img = cv::imread(path, cv::IMREAD_UNCHANGED);
-  if (img.empty()) throw util::Error("image '" + path + "' cannot be read (not an image format OpenCV knows?)");
-  if (img.depth() == CV_16U) {
-    img.convertTo(img, CV_8U, 1.0 / 257.0);
-  } else if (img.depth() == CV_32F || img.depth() == CV_64F) {
-    img.convertTo(img, CV_8U, 255.0);
-  } else if (img.depth() != CV_8U) {
-    img.convertTo(img, CV_8U);
-  }
-  cv::Mat rgb;
-  switch (img.channels()) {
-    case 1: cv::cvtColor(img, rgb, cv::COLOR_GRAY2RGB); break;
-    case 3: cv::cvtColor(img, rgb, cv::COLOR_BGR2RGB); break;
-    case 4: cv::cvtColor(img, rgb, cv::COLOR_BGRA2RGB); break;
-    default:
-      throw util::Error("image '" + path + "' has " + std::to_string(img.channels()) +
-                        " channels (expected 1, 3 or 4)");
-  }
-  at::Tensor t = at::empty({rgb.rows, rgb.cols, 3}, at::kByte);
-  cv::Mat view(rgb.rows, rgb.cols, CV_8UC3, t.data_ptr<uint8_t>());
-  rgb.copyTo(view);
-  return t;
-}
 
 void requireInside(double x, double y, int64_t h, int64_t w, const std::string& what) {
   if (!(x >= 0 && y >= 0 && x <= static_cast<double>(w) && y <= static_cast<double>(h))) {
@@ -137,7 +112,7 @@ int runSegment(const std::vector<std::string>& argv) {
 
   // Everything about the prompt is checked before the (slow) model load.
   if (!std::filesystem::is_regular_file(checkpoint)) throw util::Error("checkpoint '" + checkpoint + "' does not exist");
-  at::Tensor image = readImageRgb(imagePath);
+  at::Tensor image = data::loadImageRgb(imagePath);
   const int64_t H = image.size(0), W = image.size(1);
   infer::Prompt prompt;
   for (const auto& text : args.all("point")) {

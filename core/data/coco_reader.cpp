@@ -1,7 +1,9 @@
 // COCO instances JSON and SA-1B per-image JSON (they share the RLE segmentation format).
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <unordered_map>
+#include <unordered_set>
 
 #include <nlohmann/json.hpp>
 
@@ -22,10 +24,21 @@ json parseJsonFile(const std::string& path) {
   return util::parseJson(util::readFileBytes(path), "annotation file " + path);
 }
 
+// An integer field; a float is accepted only when it is a whole number (480.0), never truncated (480.7).
+int64_t intValue(const json& v, const std::string& key, const std::string& where) {
+  if (v.is_number_integer()) return v.get<int64_t>();
+  if (v.is_number_float()) {
+    const double d = v.get<double>();
+    if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9e15) return static_cast<int64_t>(d);
+    throw util::Error(where + ": \"" + key + "\" is " + v.dump() + ", expected a whole number");
+  }
+  throw util::Error(where + ": \"" + key + "\" is not a number");
+}
+
 int64_t intField(const json& j, const char* key, const std::string& where) {
   auto it = j.find(key);
-  if (it == j.end() || !it->is_number()) throw util::Error(where + ": missing or non-numeric \"" + key + "\"");
-  return it->get<int64_t>();
+  if (it == j.end()) throw util::Error(where + ": missing \"" + key + "\"");
+  return intValue(*it, key, where);
 }
 
 std::string idText(const json& ann) {
@@ -42,7 +55,7 @@ Rle decodeSegmentation(const json& seg, int64_t h, int64_t w, const std::string&
         !(*size)[1].is_number() || counts == seg.end()) {
       throw util::Error(where + ": RLE segmentation needs \"size\": [h, w] and \"counts\"");
     }
-    const int64_t rh = (*size)[0].get<int64_t>(), rw = (*size)[1].get<int64_t>();
+    const int64_t rh = intValue((*size)[0], "size", where), rw = intValue((*size)[1], "size", where);
     if (rh != h || rw != w) {
       throw util::Error(where + ": mask size " + std::to_string(rh) + "x" + std::to_string(rw) +
                         " differs from the image size " + std::to_string(h) + "x" + std::to_string(w));
@@ -86,9 +99,13 @@ void readAnnotations(const json& anns, Sample& sample, const std::string& file, 
       if (!ann.is_object()) throw util::Error(where + ": not a JSON object");
       if (checkImageId && intField(ann, "image_id", where) != sample.imageId) continue;
       auto crowd = ann.find("iscrowd");
-      if (crowd != ann.end() && crowd->is_number() && crowd->get<int64_t>() != 0) {
-        ++ds.skippedCrowd;
-        continue;
+      if (crowd != ann.end() && !crowd->is_null()) {
+        // 0 / 1 (or false / true); anything else ("yes") is named rather than taken as "not crowd".
+        const bool isCrowd = crowd->is_boolean() ? crowd->get<bool>() : intValue(*crowd, "iscrowd", where) != 0;
+        if (isCrowd) {
+          ++ds.skippedCrowd;
+          continue;
+        }
       }
       auto seg = ann.find("segmentation");
       if (seg == ann.end()) throw util::Error(where + ": no \"segmentation\"");
@@ -124,6 +141,12 @@ Dataset readCoco(const std::string& annotationFile, const std::string& imageDir,
     }
   }
   std::unordered_map<int64_t, size_t> index;  // image id -> sample
+  std::unordered_set<int64_t> allImageIds;     // every image of the file, read or not
+  for (const auto& im : root["images"]) {
+    if (im.is_object() && im.contains("id") && im["id"].is_number_integer()) {
+      allImageIds.insert(im["id"].get<int64_t>());
+    }
+  }
   for (const auto& im : root["images"]) {
     if (opt.limit >= 0 && static_cast<int64_t>(ds.samples.size()) >= opt.limit) break;
     try {
@@ -134,7 +157,11 @@ Dataset readCoco(const std::string& annotationFile, const std::string& imageDir,
       s.height = intField(im, "height", where);
       s.width = intField(im, "width", where);
       if (!im.contains("file_name") || !im["file_name"].is_string()) throw util::Error(where + ": no \"file_name\"");
-      s.imagePath = detail::joinPath(imageDir, im["file_name"].get<std::string>());
+      const std::string fileName = im["file_name"].get<std::string>();
+      if (fileName.empty() || fileName.find('\0') != std::string::npos) {
+        throw util::Error(where + ": \"file_name\" is empty or holds a NUL character");
+      }
+      s.imagePath = detail::joinPath(imageDir, fileName);
       if (!detail::fileExists(s.imagePath)) {
         throw util::Error(where + ": image file not found: " + s.imagePath);
       }
@@ -163,7 +190,14 @@ Dataset readCoco(const std::string& annotationFile, const std::string& imageDir,
         continue;
       }
       auto it = index.find(iid->get<int64_t>());
-      if (it == index.end()) continue;  // image skipped (limit or problem)
+      if (it == index.end()) {
+        // An image skipped (limit, or a problem already reported) is fine; an id no image has is named.
+        if (!allImageIds.count(iid->get<int64_t>())) {
+          problems.add(annotationFile + ": annotation id " + idText(ann) + " refers to image_id " + iid->dump() +
+                       ", which no image has");
+        }
+        continue;
+      }
       perImage[it->second].push_back(ann);
     }
     for (size_t i = 0; i < ds.samples.size(); ++i) {

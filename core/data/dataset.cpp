@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 #include <ATen/ATen.h>
 #include <opencv2/imgcodecs.hpp>
@@ -20,18 +21,6 @@ size_t Dataset::objectCount() const {
   size_t n = 0;
   for (const auto& s : samples) n += s.objects.size();
   return n;
-}
-
-at::Tensor loadImageRgb(const std::string& path) {
-  if (!detail::fileExists(path)) throw util::Error("image file not found: " + path);
-  cv::Mat img = cv::imread(path, cv::IMREAD_COLOR);  // grey -> 3 channels, 16-bit -> 8-bit
-  if (img.empty()) throw util::Error("cannot decode image file: " + path + " (expected PNG, JPEG, TIFF or BMP)");
-  cv::Mat rgb;
-  cv::cvtColor(img, rgb, cv::COLOR_BGR2RGB);
-  at::Tensor t = at::empty({rgb.rows, rgb.cols, 3}, at::kByte);
-  cv::Mat view(rgb.rows, rgb.cols, CV_8UC3, t.data_ptr<uint8_t>());
-  rgb.copyTo(view);
-  return t;
 }
 
 at::Tensor loadSampleImage(const Sample& sample) {
@@ -75,23 +64,80 @@ bool jpegSize(std::ifstream& f, std::array<int64_t, 2>& hw) {
 }
 }  // namespace
 
-std::array<int64_t, 2> readImageSize(const std::string& path) {
+static std::optional<std::array<int64_t, 2>> headerImageSize(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   if (!f) throw util::Error("image file not found or unreadable: " + path);
   unsigned char head[24] = {};
   f.read(reinterpret_cast<char*>(head), sizeof head);
   static const unsigned char kPng[8] = {0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A};
   if (f.gcount() == 24 && std::equal(kPng, kPng + 8, head)) {
-    return {int64_t(be32(head + 20)), int64_t(be32(head + 16))};
+    return std::array<int64_t, 2>{int64_t(be32(head + 20)), int64_t(be32(head + 16))};
   }
   if (f.gcount() >= 2 && head[0] == 0xFF && head[1] == 0xD8) {
     f.clear();
     std::array<int64_t, 2> hw{};
     if (jpegSize(f, hw)) return hw;
   }
+  return std::nullopt;
+}
+
+void refuseOversizedImage(const std::string& path) {
+  // The header's size is checked before decoding: a 100-byte PNG may claim 1e10 pixels.
+  if (const auto hw = headerImageSize(path)) {
+    if ((*hw)[0] <= 0 || (*hw)[1] <= 0 || (*hw)[0] > kMaxImageSide || (*hw)[1] > kMaxImageSide ||
+        (*hw)[0] * (*hw)[1] > kMaxImagePixels) {
+      throw util::Error("image '" + path + "' says it is " + std::to_string((*hw)[1]) + "x" +
+                        std::to_string((*hw)[0]) + " pixels; at most " + std::to_string(kMaxImageSide) +
+                        " a side and " + std::to_string(kMaxImagePixels / 1000000) + " M pixels are read");
+    }
+  }
+}
+
+std::array<int64_t, 2> readImageSize(const std::string& path) {
+  if (const auto hw = headerImageSize(path)) return *hw;
   cv::Mat img = cv::imread(path, cv::IMREAD_UNCHANGED);
   if (img.empty()) throw util::Error("cannot decode image file: " + path);
   return {img.rows, img.cols};
+}
+
+at::Tensor loadImageRgb(const std::string& path) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) throw util::Error("image '" + path + "' is a folder, expected an image file");
+  if (!detail::fileExists(path)) throw util::Error("image file not found: " + path);
+  refuseOversizedImage(path);
+  cv::Mat img;
+  try {
+    img = cv::imread(path, cv::IMREAD_UNCHANGED);
+  } catch (const cv::Exception& e) {
+    throw util::Error("image '" + path + "' cannot be decoded: " + e.err);
+  }
+  if (img.empty()) {
+    throw util::Error("image '" + path + "' cannot be decoded (expected PNG, JPEG, TIFF, BMP or WebP)");
+  }
+  if (static_cast<int64_t>(img.rows) * img.cols > kMaxImagePixels) {
+    throw util::Error("image '" + path + "' has " + std::to_string(img.cols) + "x" + std::to_string(img.rows) +
+                      " pixels, more than " + std::to_string(kMaxImagePixels / 1000000) + " M");
+  }
+  if (img.depth() == CV_16U) {
+    img.convertTo(img, CV_8U, 1.0 / 257.0);
+  } else if (img.depth() == CV_32F || img.depth() == CV_64F) {
+    img.convertTo(img, CV_8U, 255.0);
+  } else if (img.depth() != CV_8U) {
+    img.convertTo(img, CV_8U);
+  }
+  cv::Mat rgb;
+  switch (img.channels()) {
+    case 1: cv::cvtColor(img, rgb, cv::COLOR_GRAY2RGB); break;
+    case 3: cv::cvtColor(img, rgb, cv::COLOR_BGR2RGB); break;
+    case 4: cv::cvtColor(img, rgb, cv::COLOR_BGRA2RGB); break;
+    default:
+      throw util::Error("image '" + path + "' has " + std::to_string(img.channels()) +
+                        " channels (expected 1, 3 or 4)");
+  }
+  at::Tensor t = at::empty({rgb.rows, rgb.cols, 3}, at::kByte);
+  cv::Mat view(rgb.rows, rgb.cols, CV_8UC3, t.data_ptr<uint8_t>());
+  rgb.copyTo(view);
+  return t;
 }
 
 at::Tensor maskToTensor(const cv::Mat& mask) {
@@ -130,6 +176,7 @@ bool finishObject(Object& obj, Dataset& ds, const ReadOptions& opt) {
 
 cv::Mat readMaskFile(const std::string& path) {
   if (!fileExists(path)) throw util::Error("mask file not found: " + path);
+  refuseOversizedImage(path);
   cv::Mat m = cv::imread(path, cv::IMREAD_UNCHANGED);
   if (m.empty()) throw util::Error("cannot decode mask file: " + path);
   if (m.channels() > 1) {

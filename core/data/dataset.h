@@ -60,10 +60,19 @@ struct ReadOptions {
   bool strict = false;    // throw on the first problem instead of collecting warnings
 };
 
-// [H, W, 3] uint8 RGB, contiguous. Grey and 16-bit images are converted. Throws util::Error naming the file.
+// The largest image read: a side of 32768 pixels, 100 M pixels in all (checked from the header before decoding).
+inline constexpr int64_t kMaxImageSide = 32768;
+inline constexpr int64_t kMaxImagePixels = 100'000'000;
+
+// [H, W, 3] uint8 RGB, contiguous: grey, alpha, 16-bit and float images are converted. The one image reader of
+// the product (CLI, datasets, studio exports). Throws util::Error naming the file (missing, a folder, too large,
+// undecodable).
 at::Tensor loadImageRgb(const std::string& path);
 // Loads the sample's image and checks its size against the sample's; util::Error names the file on mismatch.
 at::Tensor loadSampleImage(const Sample& sample);
+
+// util::Error naming the file when its PNG / JPEG header claims more than kMaxImageSide / kMaxImagePixels.
+void refuseOversizedImage(const std::string& path);
 
 // Image size {height, width} from the file header (PNG, JPEG) without decoding, else by decoding.
 // Throws util::Error naming the file when it is missing or unreadable.

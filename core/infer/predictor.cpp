@@ -34,7 +34,8 @@ std::array<int64_t, 2> resizedSize(int64_t h, int64_t w, int64_t longSide) {
   // SAM's ResizeLongestSide.get_preprocess_shape: scale, then round half up.
   const double scale = static_cast<double>(longSide) / static_cast<double>(std::max(h, w));
   const double nh = static_cast<double>(h) * scale, nw = static_cast<double>(w) * scale;
-  return {static_cast<int64_t>(nh + 0.5), static_cast<int64_t>(nw + 0.5)};
+  // At least one pixel a side: a 20000 x 1 image once made OpenCV's resize assert on a 0-pixel side.
+  return {std::max<int64_t>(1, static_cast<int64_t>(nh + 0.5)), std::max<int64_t>(1, static_cast<int64_t>(nw + 0.5))};
 }
 
 at::Tensor preprocessImage(const at::Tensor& rgbHwcU8, const model::SamArch& arch, std::array<int64_t, 2>* inputHW) {

@@ -1,16 +1,43 @@
 #include "core/pipeline/train_job.h"
 
 #include <filesystem>
+#include <sstream>
 #include <utility>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "core/data/dataset_spec.h"
 #include "core/supernet/supernet_info.h"
 #include "core/train/distributed.h"
 #include "core/train/train_checkpoint.h"
+#include "core/util/atomic_file.h"
 #include "core/util/error.h"
+#include "core/util/json_guard.h"
 
 namespace supersam::pipeline {
+
+namespace {
+
+// After a resume the log keeps what happened up to the checkpoint's step: the steps run after it (before the kill
+// or cancel) are run again and would otherwise appear twice. A line cut by a kill is dropped.
+void truncateLogTo(const std::string& path, int64_t steps) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) return;
+  std::istringstream in(util::readFileBytes(path));
+  std::string kept, line;
+  while (std::getline(in, line)) {
+    const nlohmann::json j = util::parseJsonOrDiscarded(line);
+    if (!j.is_object()) continue;
+    const int64_t step = j.value("step", int64_t{0});
+    // "step" records carry the 0-based index of the step done; the others the number of steps done.
+    const bool keep = j.value("type", std::string()) == "step" ? step < steps : step <= steps;
+    if (keep) kept += line + "\n";
+  }
+  util::writeFileAtomic(path, kept);
+}
+
+}  // namespace
 
 std::string checkpointPathOf(const TrainJob& job) {
   return job.config.checkpointPath.empty() ? job.out + ".ckpt" : job.config.checkpointPath;
@@ -53,6 +80,7 @@ TrainOutcome trainSupernet(const TrainJob& job, const util::JobControl& control,
   if (job.resume) {
     trainer.resume(cfg.checkpointPath);
     say("resumed at step " + std::to_string(trainer.step()) + " from " + cfg.checkpointPath);
+    if (root && !cfg.logPath.empty()) truncateLogTo(cfg.logPath, trainer.step());
   }
   TrainOutcome outcome;
   outcome.checkpoint = cfg.checkpointPath;

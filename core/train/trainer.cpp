@@ -276,6 +276,8 @@ void Trainer::logJson(const nlohmann::json& j) const {
   std::ofstream f(m_cfg.logPath, std::ios::app);
   if (!f) throw util::Error("train log " + m_cfg.logPath + ": cannot open for appending");
   f << j.dump() << "\n";
+  f.flush();
+  if (!f) throw util::Error("train log " + m_cfg.logPath + ": a line could not be written (disk full?)");
 }
 
 bool Trainer::run(const util::JobControl& job, const TrainEvents& events) {

@@ -1,10 +1,12 @@
 #include "core/util/atomic_file.h"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -14,9 +16,31 @@
 
 namespace supersam::util {
 
+namespace {
+
+// Temporary files of `path` left by a writer that was killed (its pid no longer runs) are removed, so that killed
+// writes do not pile up beside the output (they were up to 8.9 MB each).
+void removeStaleTemporaries(const std::filesystem::path& p) {
+  namespace fs = std::filesystem;
+  const std::string prefix = "." + p.filename().string() + ".tmp-";
+  std::error_code ec;
+  const fs::path dir = p.parent_path().empty() ? fs::path(".") : p.parent_path();
+  int scanned = 0;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end && ++scanned <= 20000; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.rfind(prefix, 0) != 0) continue;
+    const long pid = std::strtol(name.c_str() + prefix.size(), nullptr, 10);
+    if (pid <= 0 || pid == ::getpid()) continue;
+    if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) fs::remove(it->path(), ec);
+  }
+}
+
+}  // namespace
+
 std::string temporaryPathFor(const std::string& path) {
   static std::atomic<int> counter{0};
   std::filesystem::path p(path);
+  removeStaleTemporaries(p);
   std::string name = "." + p.filename().string() + ".tmp-" + std::to_string(::getpid()) + "-" +
                      std::to_string(counter.fetch_add(1));
   // Keep the extension last so that writers choosing a format by extension (OpenCV) still work.

@@ -196,6 +196,35 @@ TEST(Datasets, MalformedCocoAnnotationsAreNamed) {
   EXPECT_THROW(loadDataset("coco:" + dir + "/nothere.json"), util::Error);
 }
 
+// Issue 14: a float height or RLE size was truncated, a NUL in file_name opened another file, an annotation of an
+// unknown image vanished without a word, and "iscrowd": "yes" counted as not crowd.
+TEST(Datasets, CocoValuesAreTakenExactlyOrNamed) {
+  const std::string dir = test::tempDir("data_coco_exact");
+  std::filesystem::create_directories(dir + "/images");
+  cv::imwrite(dir + "/images/a.png", cv::Mat(10, 10, CV_8UC3, cv::Scalar(0)));
+  const std::string file = dir + "/ann.json";
+  std::string nul = "{\"id\": 4, \"file_name\": \"a.png\\u0000../../etc/passwd\", \"width\": 10, \"height\": 10}";
+  writeText(file, R"({"images": [
+      {"id": 1, "file_name": "a.png", "width": 10, "height": 10.0},
+      {"id": 2, "file_name": "a.png", "width": 10, "height": 10.7},
+      )" + nul + R"(],
+    "annotations": [
+      {"id": 11, "image_id": 1, "segmentation": {"size": [10, 10], "counts": [0, 100]}},
+      {"id": 12, "image_id": 1, "segmentation": {"size": [10.5, 10], "counts": [0, 100]}},
+      {"id": 13, "image_id": 1, "iscrowd": "yes", "segmentation": {"size": [10, 10], "counts": [0, 100]}},
+      {"id": 14, "image_id": 1, "iscrowd": true, "segmentation": {"size": [10, 10], "counts": [0, 100]}},
+      {"id": 15, "image_id": 99, "segmentation": {"size": [10, 10], "counts": [0, 100]}}]})");
+  Dataset ds = loadDataset("coco:" + file + ",images=" + dir + "/images,min-area=1");
+  ASSERT_EQ(ds.samples.size(), 1u) << "10.0 is a whole number; 10.7 and the NUL name are refused";
+  EXPECT_EQ(ds.samples[0].objects.size(), 1u);
+  EXPECT_EQ(ds.skippedCrowd, 1);
+  EXPECT_TRUE(anyContains(ds.warnings, "image id 2", "10.7"));
+  EXPECT_TRUE(anyContains(ds.warnings, "image id 4", "NUL"));
+  EXPECT_TRUE(anyContains(ds.warnings, "annotation id 12", "10.5"));
+  EXPECT_TRUE(anyContains(ds.warnings, "annotation id 13", "iscrowd"));
+  EXPECT_TRUE(anyContains(ds.warnings, "annotation id 15", "no image has"));
+}
+
 TEST(Datasets, MalformedMaskFoldersAreNamed) {
   const std::string dir = test::tempDir("data_malformed_png");
   namespace fs = std::filesystem;

@@ -7,6 +7,7 @@
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -78,7 +79,10 @@ TEST(TrainPipeline, EventsThenCancelLeavesACheckpointAndNoOutputAndResumeIsExact
   };
   events.onCheckpoint = [&](int64_t step, const std::string&) { checkpoints.push_back(step); };
   const std::string out = dir + "/run.safetensors";
-  const pipeline::TrainOutcome stopped = pipeline::trainSupernet(tinyJob(out, 3), control, events);
+  const std::string log = dir + "/run.jsonl";
+  pipeline::TrainJob first = tinyJob(out, 3);
+  first.config.logPath = log;
+  const pipeline::TrainOutcome stopped = pipeline::trainSupernet(first, control, events);
   EXPECT_FALSE(stopped.finished);
   EXPECT_EQ(stopped.step, 1);
   EXPECT_EQ(steps, std::vector<int64_t>{0});
@@ -89,8 +93,14 @@ TEST(TrainPipeline, EventsThenCancelLeavesACheckpointAndNoOutputAndResumeIsExact
   EXPECT_EQ(stopped.checkpoint, out + ".ckpt");
   ASSERT_TRUE(fs::exists(stopped.checkpoint));
 
+  // A killed process would have logged steps after the checkpoint, and maybe half a line.
+  {
+    std::ofstream f(log, std::ios::app);
+    f << R"({"type": "step", "step": 1, "loss": 9})" << "\n" << R"({"type": "st)";
+  }
   // Resume: continues at step 2 and ends where the straight run ended, bit for bit.
   pipeline::TrainJob resume = tinyJob(out, 3);
+  resume.config.logPath = log;
   resume.resume = true;
   std::vector<std::string> notes;
   const pipeline::TrainOutcome done =
@@ -101,6 +111,14 @@ TEST(TrainPipeline, EventsThenCancelLeavesACheckpointAndNoOutputAndResumeIsExact
   bool saidResumed = false;
   for (const auto& n : notes) saidResumed |= n.find("resumed at step 1") != std::string::npos;
   EXPECT_TRUE(saidResumed);
+  // The log lists each step once.
+  std::ifstream logIn(log);
+  std::vector<int64_t> logged;
+  for (std::string line; std::getline(logIn, line);) {
+    const nlohmann::json j = nlohmann::json::parse(line);
+    if (j.at("type") == "step") logged.push_back(j.at("step").get<int64_t>());
+  }
+  EXPECT_EQ(logged, (std::vector<int64_t>{0, 1, 2}));
   const auto a = weights(dir + "/ref.safetensors"), b = weights(out);
   ASSERT_EQ(a.size(), b.size());
   for (const auto& [name, t] : a) {

@@ -1,5 +1,9 @@
 #include "core/util/atomic_file.h"
 
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <filesystem>
 
 #include <gtest/gtest.h>
@@ -31,4 +35,24 @@ TEST(AtomicFile, MissingFolderIsNamed) {
   } catch (const util::Error& e) {
     EXPECT_NE(std::string(e.what()).find("nonexistent-folder-xyz"), std::string::npos);
   }
+}
+
+// Issue 14: temporaries of killed writes were never cleaned up. A writer's next write removes those whose process
+// is gone, and leaves a running writer's alone.
+TEST(AtomicFile, TemporariesOfKilledWritersAreRemovedOnTheNextWrite) {
+  namespace fs = std::filesystem;
+  const std::string dir = test::tempDir("atomic-stale");
+  const std::string out = dir + "/model.safetensors";
+  // A pid that does not run.
+  long dead = 4194000;
+  while (::kill(static_cast<pid_t>(dead), 0) == 0 || errno != ESRCH) ++dead;
+  const std::string stale = dir + "/.model.safetensors.tmp-" + std::to_string(dead) + "-0.safetensors";
+  const std::string live = dir + "/.model.safetensors.tmp-" + std::to_string(::getppid()) + "-0.safetensors";
+  const std::string other = dir + "/.other.bin.tmp-" + std::to_string(dead) + "-0.bin";
+  for (const auto& f : {stale, live, other}) util::writeFileAtomic(f, "partial");
+  util::writeFileAtomic(out, "done");
+  EXPECT_FALSE(fs::exists(stale));
+  EXPECT_TRUE(fs::exists(live));
+  EXPECT_TRUE(fs::exists(other)) << "another file's temporaries are not this write's business";
+  EXPECT_EQ(util::readFileBytes(out), "done");
 }
