@@ -13,6 +13,7 @@ packages=(
   googletest libgtest-dev libgmock-dev
   zlib1g-dev libgloo-dev
   xvfb xauth
+  clang libclang-rt-14-dev
   python3 python3-numpy python3-sqlalchemy python3-future
   python3-skimage-lib python3-skimage
 )

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian packages, builds everything (GUI included) and runs every test with CTest.
+# Installs the Debian packages, builds everything (GUI included) and runs every test with CTest, then builds the
+# libFuzzer targets (clang + AddressSanitizer) and runs each parser's target for a fixed number of executions.
 # Tests read ../shared (reference fixtures and datasets) beside the checkout; set SUPERSAM_SHARED_DIR otherwise.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -7,3 +8,4 @@ cd "$(dirname "$0")/.."
 cmake --preset release
 cmake --build --preset release
 ctest --preset release --timeout 600 -j2
+tests/fuzz/run.sh "${SUPERSAM_FUZZ_RUNS:-5000}" 60

@@ -116,6 +116,7 @@ int runEval(const std::vector<std::string>& argv) {
   }
 
   infer::LoadedModel loaded = infer::loadModel(modelPath, a.get("arch"), device);
+  for (const auto& w : loaded.warnings) std::cerr << "eval: warning: " << w << "\n";
   std::string subnetText;
   const model::ElasticConfig cfg = subnetConfig(a.get("subnet").value_or(""), loaded, &subnetText);
   infer::Predictor predictor(loaded.sam, device);

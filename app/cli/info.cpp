@@ -56,6 +56,24 @@ void printCounts(std::ostream& o, const infer::ParameterCounts& c) {
   if (c.other) o << "  other           " << withCommas(c.other) << "\n";
 }
 
+// A file's text shown on a terminal: control characters (ANSI escape sequences that could rewrite the screen)
+// become \xNN, and a long key is cut.
+std::string printable(const std::string& s, size_t max = 160) {
+  std::string out;
+  for (const char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", u);
+      out += buf;
+    } else {
+      out += c;
+    }
+    if (out.size() > max) return out.substr(0, max - 3) + "... (" + std::to_string(s.size()) + " bytes)";
+  }
+  return out;
+}
+
 void printMetadata(std::ostream& o, const std::map<std::string, std::string>& metadata) {
   if (metadata.empty()) {
     o << "metadata:         (none)\n";
@@ -67,8 +85,7 @@ void printMetadata(std::ostream& o, const std::map<std::string, std::string>& me
     // JSON values print compactly on one line; long ones are cut (their size is given).
     const nlohmann::json j = util::parseJsonOrDiscarded(v);
     if (!j.is_discarded()) shown = j.dump();
-    if (shown.size() > 160) shown = shown.substr(0, 157) + "... (" + std::to_string(v.size()) + " bytes)";
-    o << "  " << k << ": " << shown << "\n";
+    o << "  " << printable(k, 80) << ": " << printable(shown) << "\n";
   }
 }
 

@@ -142,6 +142,7 @@ int runSegment(const std::vector<std::string>& argv) {
 
   auto t0 = Clock::now();
   infer::LoadedModel loaded = infer::loadModel(checkpoint, args.get("arch"), device);
+  for (const auto& w : loaded.warnings) std::cerr << "segment: warning: " << w << "\n";
   if (maskInputPath) prompt.maskInput = readMaskInput(*maskInputPath, loaded.arch.lowResSize());
   std::cout << "model: " << loaded.arch.name << " from " << checkpoint << " (" << io::formatName(loaded.format)
             << ", loaded in " << secondsSince(t0) << " s)\n";

@@ -213,6 +213,21 @@ LoadedModel loadModel(const io::Checkpoint& ck, const std::optional<std::string>
   out.sam = model::Sam(out.arch);
   io::loadStateDictInto(*out.sam, ck.tensors, ck.path);
   out.sam->eval();
+  {
+    int64_t bad = 0, total = 0;
+    std::string first;
+    c10::NoGradGuard noGrad;
+    for (const auto& p : out.sam->named_parameters(true)) {
+      const int64_t n = p.value().numel() - at::isfinite(p.value()).sum().item<int64_t>();
+      if (n > 0 && first.empty()) first = p.key();
+      bad += n;
+      total += p.value().numel();
+    }
+    if (bad > 0) {
+      out.warnings.push_back("'" + ck.path + "' has " + std::to_string(bad) + " of " + std::to_string(total) +
+                             " weights NaN or infinite (first in '" + first + "'): its masks are meaningless");
+    }
+  }
   if (device != c10::Device(c10::kCPU)) {
     try {
       out.sam->to(device);

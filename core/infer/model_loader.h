@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <c10/core/Device.h>
 
@@ -22,6 +23,9 @@ struct LoadedModel {
   io::CheckpointFormat format = io::CheckpointFormat::Safetensors;
   std::map<std::string, std::string> metadata;  // safetensors __metadata__ (empty for .pth)
   std::string path;
+  // Things a user should hear about a model that loaded (e.g. weights that are NaN or infinite: the masks of such a
+  // model are meaningless). Programs print them; empty for a sound model.
+  std::vector<std::string> warnings;
 };
 
 // Throws util::Error naming the file and the first offending key (missing, unexpected, shape mismatch) when the

@@ -9,7 +9,10 @@
 
 #include "core/data/dataset.h"
 #include "core/infer/predictor.h"
+#include "core/io/checkpoint.h"
+#include "core/io/safetensors.h"
 #include "core/model/arch.h"
+#include "core/supernet/subnet.h"
 #include "core/util/atomic_file.h"
 #include "core/util/error.h"
 #include "tests/common/cli.h"
@@ -71,4 +74,26 @@ TEST(HostileImages, TheCliExitsOneWithOneLine) {
   const test::CliResult help = test::runSupersam("--help");
   EXPECT_EQ(help.rc, 0);
   EXPECT_NE(help.output.find("Exit status: 0 success; 1"), std::string::npos) << help.output;
+}
+
+// Text from files: `info` prints metadata with control characters escaped (an ANSI sequence could rewrite the
+// terminal), and an error quoting a megabyte of a file's text is cut to its start and end.
+TEST(HostileText, MetadataIsPrintedSafelyAndLongErrorsAreCut) {
+  const std::string dir = test::tempDir("hostile-text");
+  const std::string file = dir + "/ansi.safetensors";
+  const io::Checkpoint tiny = io::readCheckpoint(test::fixturesDir() + "/tiny/checkpoint.pth");
+  const std::string arch = model::SamArch::fromFile(test::fixturesDir() + "/tiny/arch.json").toJsonText();
+  io::saveSafetensors(file, tiny.tensors, {{"arch", arch}, {"note", "\x1b[2J\x1b[31mred"}});
+  const test::CliResult info = test::runSupersam("info '" + file + "'");
+  EXPECT_EQ(info.output.find('\x1b'), std::string::npos) << "raw escape printed";
+  EXPECT_NE(info.output.find("\\x1b[2J"), std::string::npos) << info.output;
+
+  const std::string huge(1000000, '7');
+  try {
+    supernet::Subnet::parse(huge, model::SamArch::preset("vit_b"));
+    FAIL() << "parsed";
+  } catch (const util::Error& e) {
+    EXPECT_LT(std::string(e.what()).size(), 1200u);
+    EXPECT_NE(std::string(e.what()).find("characters cut"), std::string::npos);
+  }
 }

@@ -144,3 +144,15 @@ TEST(ModelLoader, ACheckpointThatDoesNotFitTheArchFailsBeforeTheModelIsBuilt) {
   // ViT-H alone takes seconds to allocate and initialise here; the check takes milliseconds.
   EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 2.0);
 }
+
+// Issue 14: all-NaN weights segmented without a word.
+TEST(ModelLoader, NonFiniteWeightsAreReported) {
+  io::Checkpoint ck = io::readCheckpoint(test::fixturesDir() + "/tiny/checkpoint.pth");
+  EXPECT_TRUE(infer::loadModel(ck, std::string(test::fixturesDir() + "/tiny/arch.json")).warnings.empty());
+  for (auto& [name, t] : ck.tensors) {
+    if (name == "mask_decoder.iou_token.weight") t = at::full_like(t, NAN);
+  }
+  const infer::LoadedModel m = infer::loadModel(ck, std::string(test::fixturesDir() + "/tiny/arch.json"));
+  ASSERT_EQ(m.warnings.size(), 1u);
+  EXPECT_NE(m.warnings[0].find("mask_decoder.iou_token.weight"), std::string::npos) << m.warnings[0];
+}
