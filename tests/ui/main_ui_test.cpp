@@ -1,6 +1,7 @@
 // test_ui's main: the widgets need a QApplication (offscreen platform, set by CTest), and QSettings must not touch
-// the user's real settings, so QStandardPaths' test mode is on.
+// the user's real settings (nor another test process's), so each process has its own home in test mode.
 #include <QApplication>
+#include <QDir>
 #include <QSettings>
 #include <QStandardPaths>
 #include <gtest/gtest.h>
@@ -12,6 +13,11 @@
 int main(int argc, char** argv) {
   supersam::util::prepareProcess(argv, /*passiveOpenMp=*/true);  // as the GUI program does (timings, 2-core CI)
   if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM")) qputenv("QT_QPA_PLATFORM", "offscreen");
+  // CTest runs test processes side by side: each gets its own home, so that settings, remembered dialog values and
+  // autosave copies of one process never meet another's (test mode puts them under $HOME/.qttest).
+  const QString home = QDir::tempPath() + "/supersam-ui-test-" + QString::number(QCoreApplication::applicationPid());
+  QDir().mkpath(home);
+  qputenv("HOME", home.toUtf8());
   QStandardPaths::setTestModeEnabled(true);
   QApplication app(argc, argv);
   QApplication::setOrganizationName("SuperSAM-tests");
@@ -20,5 +26,7 @@ int main(int argc, char** argv) {
   supersam::util::setThreads(2);
   supersam::ui::registerMetaTypes();
   ::testing::InitGoogleTest(&argc, argv);
-  return RUN_ALL_TESTS();
+  const int rc = RUN_ALL_TESTS();
+  QDir(home).removeRecursively();
+  return rc;
 }
