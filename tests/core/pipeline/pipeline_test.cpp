@@ -140,6 +140,18 @@ TEST(TrainPipeline, BadRequestsNameWhatIsWrongBeforeTraining) {
   job = tinyJob(dir, 1);  // a folder as the output
   EXPECT_THROW(pipeline::trainSupernet(job, {}), util::Error);
   EXPECT_TRUE(fs::is_directory(dir));
+  // An empty folder given as the log was once deleted and replaced by the log file.
+  const std::string logDir = dir + "/logs";
+  fs::create_directories(logDir);
+  job = tinyJob(dir + "/y.safetensors", 1);
+  job.config.logPath = logDir;
+  try {
+    pipeline::trainSupernet(job, {});
+    FAIL() << "trained with a folder as its log";
+  } catch (const util::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("is a folder"), std::string::npos) << e.what();
+  }
+  EXPECT_TRUE(fs::is_directory(logDir));
 }
 
 TEST(CalibratePipeline, CancelledWritesNothingAndProgressOnlyMovesForward) {
