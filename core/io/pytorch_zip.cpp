@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <set>
 
 #include <ATen/ATen.h>
 #include <c10/util/Exception.h>
@@ -74,8 +75,10 @@ std::vector<std::pair<std::string, at::Tensor>> readPytorchZip(const std::string
     throw util::Error("PyTorch checkpoint '" + path + "' has no data.pkl record (not a torch.save archive)");
   const std::string pickle = recordText(*reader, crcs, "data.pkl", path);
 
+  std::set<std::string> used;
   StorageLoader loader = [&](const std::string& key, at::ScalarType dtype, int64_t numel) -> c10::Storage {
     const std::string record = "data/" + key;
+    used.insert(record);
     if (!reader->hasRecord(record))
       throw util::Error("PyTorch checkpoint '" + path + "': the pickle refers to storage record '" + record +
                         "' which the archive lacks (truncated or corrupt?)");
@@ -106,6 +109,14 @@ std::vector<std::pair<std::string, at::Tensor>> readPytorchZip(const std::string
     return c10::Storage(c10::Storage::use_byte_size_t(), size, std::move(data), nullptr, false);
   };
   auto tensors = unpickleStateDict(pickle, loader, path + ":data.pkl");
+  // torch.save writes only the storages its pickle uses: a storage record nothing refers to means the pickle was
+  // changed (a flipped key pointing one tensor at another's storage, the CRC recomputed).
+  for (const auto& [name, rec] : crcs) {
+    if (name.rfind("data/", 0) == 0 && !used.count(name)) {
+      throw util::Error("PyTorch checkpoint '" + path + "': storage record '" + name +
+                        "' is used by no tensor of data.pkl (a corrupt or edited pickle)");
+    }
+  }
 
   // Tensors must own their memory: keep a storage as is only when one tensor covers it exactly, copy otherwise.
   std::map<const void*, int> uses;

@@ -205,4 +205,8 @@ TEST(PytorchZip, RecordsMustHoldExactlyWhatTheirStoragesNeed) {
   writeArchive(dir + "/expanded.pth", {{"data.pkl", expanded}, {"data/0", four}});
   msg = errorOf(dir + "/expanded.pth");
   EXPECT_NE(msg.find("stride 0"), std::string::npos) << msg;
+  // A pickle edited to point its tensor at another storage leaves the original record unused.
+  writeArchive(dir + "/repointed.pth", {{"data.pkl", pkl}, {"data/0", four}, {"data/1", four}});
+  msg = errorOf(dir + "/repointed.pth");
+  EXPECT_NE(msg.find("'data/1' is used by no tensor"), std::string::npos) << msg;
 }
