@@ -39,6 +39,7 @@ PY
 for t in pickle safetensors arch subnet coco; do
   echo "== fuzz_$t: $runs runs (at most ${secs}s)"
   build/fuzz/tests/fuzz/fuzz_$t -runs="$runs" -max_total_time="$secs" -max_len=65536 -rss_limit_mb=2048 \
+    -artifact_prefix=build/fuzz/ -report_slow_units=120 \
     -print_final_stats=1 "$out/$t" 2>&1 | grep -E "stat::number_of_executed_units|cov:|ERROR|SUMMARY|Done" | tail -4
   [ "${PIPESTATUS[0]}" -eq 0 ] || { echo "fuzz_$t failed"; exit 1; }
 done
