@@ -8,4 +8,4 @@ cd "$(dirname "$0")/.."
 cmake --preset release
 cmake --build --preset release
 ctest --preset release --timeout 600 -j2
-tests/fuzz/run.sh "${SUPERSAM_FUZZ_RUNS:-5000}" 60
+tests/fuzz/run.sh "${SUPERSAM_FUZZ_RUNS:-2000}" 30
