@@ -168,6 +168,7 @@ void MainWindow::onModelLoaded(const ModelInfo& info, const SubnetSpace& space) 
   updateCandidates();
   updateParetoMarker();
   statusBar()->showMessage(tr("Model loaded: %1").arg(QString::fromStdString(info.summary)), 5000);
+  for (const auto& w : info.warnings) showError(tr("Warning: %1").arg(QString::fromStdString(w)));
   requestInference();
   emit modelReady(true);
 }

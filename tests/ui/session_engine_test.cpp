@@ -1,7 +1,13 @@
 // The interactive engine facade on the tiny reference SAM (random weights): loading, caching, incremental
 // re-encoding that matches a full encode, subnet strings and figures.
+#include <cmath>
+
+#include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include "core/io/checkpoint.h"
+#include "core/io/safetensors.h"
+#include "core/model/arch.h"
 #include "core/util/error.h"
 #include "tests/ui/ui_test_support.h"
 #include "ui/engine/session_engine.h"
@@ -139,6 +145,26 @@ TEST(SessionEngine, ExportedSubnetLoadsAsASmallerStandaloneModel) {
   const auto a = e.run(cfg, p, false), b = x.run(x.space().largest(), p, false);
   ASSERT_EQ(a.iou.size(), b.iou.size());
   for (size_t i = 0; i < a.iou.size(); ++i) EXPECT_NEAR(a.iou[i], b.iou[i], 1e-4);
+}
+
+}  // namespace
+}  // namespace supersam::ui
+
+namespace supersam::ui {
+namespace {
+
+// A model whose weights are NaN loads (the user may want to inspect it) but says so: the studio shows the warning.
+TEST(SessionEngine, NonFiniteWeightsComeWithAWarning) {
+  SessionEngine e;
+  EXPECT_TRUE(e.loadModel(test::tinyCheckpoint()).warnings.empty());
+  io::Checkpoint ck = io::readCheckpoint(test::tinyCheckpoint());
+  for (auto& [name, t] : ck.tensors) t = at::full_like(t, NAN);
+  const std::string dir = test::tempDir("engine-nan");
+  const std::string arch = model::SamArch::fromFile(test::tinyArch()).toJsonText();
+  io::saveSafetensors(dir + "/nan.safetensors", ck.tensors, {{"arch", arch}});
+  const ModelInfo info = e.loadModel(dir + "/nan.safetensors");
+  ASSERT_EQ(info.warnings.size(), 1u);
+  EXPECT_NE(info.warnings[0].find("NaN or infinite"), std::string::npos) << info.warnings[0];
 }
 
 }  // namespace

@@ -164,6 +164,7 @@ ModelInfo SessionEngine::loadModel(const std::string& path, const std::string& a
                  " (" + info.format + ")";
   SubnetSpace space(loaded.arch, info, sn.spaceSource == "checkpoint" ? sn.space.toJson().dump() : std::string());
   info = space.info();
+  info.warnings = loaded.warnings;
 
   auto& d = *m_impl;
   d.loaded = std::move(loaded);

@@ -73,6 +73,7 @@ struct ModelInfo {
   std::string spaceSource;        // where the search space came from ("checkpoint", "default (...)")
   std::string reorderMethod;      // MLP reordering recorded in the checkpoint, or empty
   std::string summary;           // one human-readable line
+  std::vector<std::string> warnings;  // e.g. NaN weights (core's infer::LoadedModel::warnings); shown on load
 };
 
 // Result of decoding one prompt set on the current image with the current subnet.
