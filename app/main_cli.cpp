@@ -1,4 +1,5 @@
 // `supersam`: the headless program. Dispatches to the subcommands registered under app/cli/.
+#include <algorithm>
 #include <cstdio>
 #include <exception>
 #include <iostream>
@@ -20,6 +21,11 @@ std::map<std::string, Command>& registry() {
 }  // namespace supersam::cli
 
 namespace {
+// The first line of a library's message (LibTorch appends a backtrace), at most 300 characters.
+std::string firstLine(const std::string& message) {
+  return message.substr(0, std::min<size_t>(message.find('\n'), 300));
+}
+
 void printHelp() {
   std::cout << "supersam " << SUPERSAM_VERSION
             << ": SAM as an elastic supernet, from the command line.\n\nUsage: supersam <command> [options]\n\n"
@@ -69,18 +75,15 @@ int main(int argc, char** argv) {
     return 1;
   } catch (const c10::Error& e) {
     // One line, no LibTorch backtrace: the first line says what failed.
-    std::string what = e.what_without_backtrace();
-    if (const auto nl = what.find('\n'); nl != std::string::npos) what.resize(nl);
-    std::cerr << "supersam " << args[0] << ": internal error (LibTorch): " << what.substr(0, 300) << "\n";
+    std::cerr << "supersam " << args[0] << ": internal error (LibTorch): "
+              << firstLine(e.what_without_backtrace()) << "\n";
     return 3;
   } catch (const cv::Exception& e) {
-    std::cerr << "supersam " << args[0] << ": internal error (OpenCV): " << e.err.substr(0, 300) << " in "
+    std::cerr << "supersam " << args[0] << ": internal error (OpenCV): " << firstLine(e.err) << " in "
               << e.func << "\n";
     return 3;
   } catch (const std::exception& e) {
-    std::string what = e.what();
-    if (const auto nl = what.find('\n'); nl != std::string::npos) what.resize(nl);
-    std::cerr << "supersam " << args[0] << ": internal error: " << what.substr(0, 300) << "\n";
+    std::cerr << "supersam " << args[0] << ": internal error: " << firstLine(e.what()) << "\n";
     return 3;
   }
 }
