@@ -1,6 +1,10 @@
 #include "core/train/train_checkpoint.h"
 
 #include <mutex>
+#include <sstream>
+#include <string>
+#include <type_traits>
+#include <utility>
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/optim/adamw.h>
@@ -18,7 +22,20 @@ namespace supersam::train {
 
 namespace {
 
-std::string stateKey(const at::Tensor& p) { return c10::guts::to_string(p.unsafeGetTensorImpl()); }
+// The optimizer's per-parameter state is keyed by the parameter's TensorImpl: as its address printed to a string in
+// LibTorch 1.13, as the pointer itself in 2.x. The key type is taken from the optimizer, not from a version number.
+using StateKey = std::decay_t<decltype(std::declval<torch::optim::AdamW&>().state())>::key_type;
+
+template <typename Key = StateKey>
+Key stateKey(const at::Tensor& p) {
+  if constexpr (std::is_same_v<Key, std::string>) {
+    std::ostringstream s;  // what c10::guts::to_string did in 1.13
+    s << p.unsafeGetTensorImpl();
+    return s.str();
+  } else {
+    return p.unsafeGetTensorImpl();
+  }
+}
 
 bool isTrainerKey(const std::string& k) { return k.rfind(kTrainerPrefix, 0) == 0; }
 
