@@ -78,6 +78,7 @@ MainWindow::MainWindow(QWidget* parent)
     emit modelReady(false);
   });
   connect(w, &InferenceWorker::resultReady, this, &MainWindow::onResult);
+  connect(w, &InferenceWorker::escalationReady, this, &MainWindow::onEscalation);
   connect(w, &InferenceWorker::requestFailed, this, [this](quint64, const QString& msg) { showError(msg); });
   connect(w, &InferenceWorker::latencyMeasured, this, [this](const QString& subnet, double ms) {
     if (subnet.toStdString() != m_space.toString(m_subnet)) return;
@@ -152,6 +153,13 @@ void MainWindow::buildDocks() {
   }
   connect(m_candidateGroup, &QButtonGroup::idClicked, this, &MainWindow::selectCandidate);
   rl->addLayout(candRow);
+  m_offerButton = new QToolButton(right);
+  m_offerButton->setObjectName("escalationOffer");
+  m_offerButton->setToolButtonStyle(Qt::ToolButtonTextOnly);
+  m_offerButton->setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Preferred);
+  m_offerButton->setVisible(false);
+  connect(m_offerButton, &QToolButton::clicked, this, &MainWindow::useEscalatedMask);
+  rl->addWidget(m_offerButton);
 
   rl->addWidget(new QLabel(tr("Label for new objects:"), right));
   m_label = new QComboBox(right);
@@ -263,6 +271,8 @@ void MainWindow::buildMenus() {
                     [this] { m_elastic->widthSlider()->triggerAction(QAbstractSlider::SliderSingleStepSub); });
   subnet->addAction(tr("Wider MLPs"), QKeySequence(Qt::Key_Equal), this,
                     [this] { m_elastic->widthSlider()->triggerAction(QAbstractSlider::SliderSingleStepAdd); });
+
+  buildAnnotateMenu();
 
   auto* jobs = menuBar()->addMenu(tr("&Jobs"));
   jobs->addAction(tr("&Calibrate (reorder + sensitivity)..."), this, &MainWindow::openCalibrateDialog);

@@ -100,6 +100,14 @@ class MainWindow : public QMainWindow {
   void setErrorDialogsEnabled(bool on) { m_errorDialogs = on; }  // tests and batch modes: status bar only
   void setLatencyMeasurement(bool on) { m_measureLatency = on; }  // benchmark mode: keep the worker free
 
+  // Elastic annotation (Annotate menu): fast preview of new images and escalation of low-scoring masks.
+  void setFastPreview(bool on);
+  void setEscalation(bool on, double threshold);
+  // The subnet that previews a new image under the current settings; empty = no preview.
+  model::ElasticConfig previewSubnet() const;
+  const std::optional<PredictionResult>& escalationOffer() const { return m_offer; }
+  void useEscalatedMask();  // takes the offered mask as the current one (key U)
+
   // Applies prompts as one undoable step (used by the undo commands).
   void applyPrompts(const PromptSet& prompts);
 
@@ -122,6 +130,11 @@ class MainWindow : public QMainWindow {
  private:
   void buildMenus();
   void buildDocks();
+  void buildAnnotateMenu();
+  void pushPreviewSettings();  // the worker's PreviewSettings from the menu, the subnet and the open results
+  void onEscalation(const PredictionResult& r);
+  void clearEscalationOffer();
+  void upgradePreviewObjects(const PredictionResult& r);
   void restoreSettings();
   void addRecent(const QString& key, const QString& path);
   void rebuildRecentMenus();
@@ -159,6 +172,20 @@ class MainWindow : public QMainWindow {
   QMenu* m_recentModels = nullptr;
   QAction* m_showOverlay = nullptr;
   QAction* m_useReference = nullptr;
+  QAction* m_previewAction = nullptr;
+  QAction* m_escalateAction = nullptr;
+  QToolButton* m_offerButton = nullptr;
+  double m_escalateThreshold = 0.8;
+  std::vector<model::ElasticConfig> m_ladder;  // the open results' front, ascending
+  std::optional<PredictionResult> m_offer;     // escalation's better mask for the shown prompts
+  // Objects accepted while their mask came from the preview, by request id: the chosen subnet's result for the same
+  // request replaces their mask (same candidate index) when it arrives.
+  struct PreviewUpgrade {
+    PromptSet prompts;
+    std::string previewSubnet;
+    int candidate = 0;
+  };
+  std::map<uint64_t, PreviewUpgrade> m_upgrades;
 
   std::unique_ptr<InferenceThread> m_inference;
   JobRunner* m_jobs;

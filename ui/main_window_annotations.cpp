@@ -41,6 +41,8 @@ void MainWindow::acceptObject() {
   o.score = m_result->iou[i];
   o.prompts = m_prompts;
   o.subnet = m_result->subnet;
+  // Accepted from a preview: the chosen subnet's mask replaces it when it arrives (onResult), unless edited.
+  if (m_result->preview) m_upgrades[m_shownRequest] = {o.prompts, o.subnet, i};
   m_annotation.objects.push_back(std::move(o));
   objectsChanged();
   // The label stays selected for the next object; the prompts start afresh.
@@ -48,6 +50,7 @@ void MainWindow::acceptObject() {
   m_undo.clear();
   m_canvas->setPrompts(m_prompts);
   m_result.reset();
+  clearEscalationOffer();
   m_canvas->clearCurrentMask();
   updateCandidates();
 }
@@ -235,6 +238,7 @@ bool MainWindow::openResults(const QString& dbPath) {
     m_results = readResults(dbPath.toStdString());
     m_resultsPath = dbPath;
     m_pareto->setPoints(m_results);
+    pushPreviewSettings();
     const int best = bestPoint(m_results);
     if (best >= 0 && m_space.valid()) {
       try {

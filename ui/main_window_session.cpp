@@ -84,6 +84,8 @@ bool MainWindow::openImage(const QString& path) {
   m_undo.clear();
   m_result.reset();
   m_annotation = {};
+  m_upgrades.clear();
+  clearEscalationOffer();
   m_dirty = false;
   m_annotation.imageFile = QFileInfo(path).fileName().toStdString();
   m_annotation.width = img.width();
@@ -169,6 +171,7 @@ void MainWindow::onModelLoaded(const ModelInfo& info, const SubnetSpace& space) 
   updateParetoMarker();
   statusBar()->showMessage(tr("Model loaded: %1").arg(QString::fromStdString(info.summary)), 5000);
   for (const auto& w : info.warnings) showError(tr("Warning: %1").arg(QString::fromStdString(w)));
+  pushPreviewSettings();
   requestInference();
   emit modelReady(true);
 }
@@ -192,6 +195,7 @@ bool MainWindow::loadSubnetString(const QString& text) {
 void MainWindow::onSubnetChanged(const model::ElasticConfig& cfg) {
   m_subnet = m_space.normalised(cfg);
   updateParetoMarker();
+  pushPreviewSettings();
   requestInference();
 }
 
@@ -216,6 +220,7 @@ void MainWindow::clearPrompts() {
 
 void MainWindow::applyPrompts(const PromptSet& prompts) {
   m_prompts = prompts;
+  clearEscalationOffer();
   m_canvas->setPrompts(prompts);
   if (prompts.empty()) {
     m_result.reset();
@@ -240,7 +245,11 @@ void MainWindow::requestInference(bool measureLatency) {
 }
 
 void MainWindow::onResult(const PredictionResult& r) {
+  if (!r.preview) upgradePreviewObjects(r);
   if (r.requestId < m_shownRequest) return;  // an older answer arriving late
+  // The answer to prompts that were accepted (or cleared) meanwhile: nothing pending to show.
+  if (m_prompts.empty() && !r.masks.empty()) return;
+  if (r.requestId != m_shownRequest || r.preview) clearEscalationOffer();
   m_shownRequest = r.requestId;
   const auto it = m_requestStart.find(r.requestId);
   const qint64 roundTrip = it == m_requestStart.end() ? -1 : m_requestClock.elapsed() - it->second;
@@ -266,10 +275,37 @@ void MainWindow::onResult(const PredictionResult& r) {
     if (!timing.isEmpty()) timing += ", ";
     timing += tr("decode %1 ms").arg(r.decodeMs, 0, 'f', 1);
   }
+  if (r.preview) {
+    timing = tr("preview (%1 M parameters): first mask after %2 ms; the chosen subnet is encoding...")
+                 .arg(m_space.figures(m_space.parse(r.subnet)).params / 1e6, 0, 'f', 2)
+                 .arg(r.sinceImageMs >= 0 ? r.sinceImageMs : r.decodeMs, 0, 'f', 0);
+  } else if (r.sinceImageMs >= 0) {
+    timing += tr(" | image ready after %1 ms").arg(r.sinceImageMs, 0, 'f', 0);
+  }
   if (roundTrip >= 0) timing += tr(" | shown after %1 ms").arg(roundTrip);
   m_timing->setText(timing);
   statusBar()->clearMessage();
   emit resultShown();
+}
+
+void MainWindow::upgradePreviewObjects(const PredictionResult& r) {
+  const auto it = m_upgrades.find(r.requestId);
+  if (it == m_upgrades.end()) return;
+  const PreviewUpgrade u = it->second;
+  m_upgrades.erase(m_upgrades.begin(), std::next(it));
+  if (r.masks.empty()) return;
+  for (auto& o : m_annotation.objects) {
+    // Still the object accepted from the preview (not deleted, re-prompted or edited since).
+    if (o.prompts == u.prompts && o.subnet == u.previewSubnet) {
+      const int c = std::clamp(u.candidate, 0, static_cast<int>(r.masks.size()) - 1);
+      o.mask = r.masks[c];
+      o.score = r.iou[c];
+      o.subnet = r.subnet;
+      objectsChanged();
+      statusBar()->showMessage(tr("The object's mask now comes from the chosen subnet"), 4000);
+      return;
+    }
+  }
 }
 
 void MainWindow::selectCandidate(int i) {

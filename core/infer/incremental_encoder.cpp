@@ -29,7 +29,7 @@ void IncrementalEncoder::clear() {
   m_lastBlocks = 0;
 }
 
-at::Tensor IncrementalEncoder::encode(const model::ElasticConfig& cfgIn) {
+at::Tensor IncrementalEncoder::encode(const model::ElasticConfig& cfgIn, const BlockHook& beforeBlock) {
   if (!hasInput()) throw util::Error("IncrementalEncoder: encode() before setInput()");
   const int64_t depth = m_encoder->depth();
   model::ElasticConfig cfg = cfgIn.empty() ? model::ElasticConfig(static_cast<size_t>(depth)) : cfgIn;
@@ -54,14 +54,19 @@ at::Tensor IncrementalEncoder::encode(const model::ElasticConfig& cfgIn) {
     m_lastBlocks = 0;
     return m_embedding;
   }
+  // From here the cache describes cfg's prefix block by block, so a hook that throws leaves it consistent.
+  m_embedding = at::Tensor();
+  m_valid = from;
+  m_cfg.resize(static_cast<size_t>(depth));
+  m_lastBlocks = depth - from;
   at::Tensor h = from == 0 ? m_embedded : m_outputs[size_t(from - 1)];
   for (int64_t i = from; i < depth; ++i) {
+    if (beforeBlock) beforeBlock(i);
     h = m_encoder->forwardBlock(i, h, cfg[size_t(i)]);
     m_outputs[size_t(i)] = h;
+    m_cfg[size_t(i)] = cfg[size_t(i)];
+    m_valid = i + 1;
   }
-  m_valid = depth;
-  m_cfg = cfg;
-  m_lastBlocks = depth - from;
   m_embedding = m_encoder->neckForward(h);
   return m_embedding;
 }

@@ -10,6 +10,7 @@
 // Thread-safety: not thread-safe; one instance per image / worker. The encoder module is shared, read-only.
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include <ATen/core/Tensor.h>
@@ -27,8 +28,12 @@ class IncrementalEncoder {
   void setInput(const at::Tensor& x);
   bool hasInput() const { return m_input.defined(); }
 
+  // Called before each block is run, with the block's index. It may throw to abandon the encode (a newer request
+  // superseded it): every block finished so far stays cached, so the next encode() starts from there.
+  using BlockHook = std::function<void(int64_t block)>;
+
   // The image embedding [1, C_out, H, W] for `cfg` (empty = full network). Runs under InferenceMode.
-  at::Tensor encode(const model::ElasticConfig& cfg);
+  at::Tensor encode(const model::ElasticConfig& cfg, const BlockHook& beforeBlock = {});
 
   // The first block recomputed by the last encode(): 0 = everything after the embedding, depth() = only the
   // cached embedding returned (nothing changed), -1 = embedding recomputed too (first call after setInput).

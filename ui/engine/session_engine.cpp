@@ -73,8 +73,9 @@ struct SessionEngine::Impl {
     return k;
   }
 
-  // Decodes `ps` (recursively decoding the prefix states it refines that are not cached yet).
-  infer::Prediction decode(const PromptSet& ps, bool refine) {
+  // Decodes `ps` on `pr` (recursively decoding the prefix states it refines that are not in `cache` yet).
+  static infer::Prediction decodeOn(const infer::Predictor& pr, std::map<std::string, at::Tensor>& cache,
+                                    const PromptSet& ps, bool refine) {
     infer::Prompt p;
     p.points = ps.points;
     p.labels = ps.labels;
@@ -85,30 +86,46 @@ struct SessionEngine::Impl {
       prefix.points.pop_back();
       prefix.labels.pop_back();
       if (!prefix.empty()) {
-        auto it = lowRes.find(keyOf(prefix));
-        if (it == lowRes.end()) {
-          decode(prefix, refine);
-          it = lowRes.find(keyOf(prefix));
+        auto it = cache.find(keyOf(prefix));
+        if (it == cache.end()) {
+          decodeOn(pr, cache, prefix, refine);
+          it = cache.find(keyOf(prefix));
         }
         p.maskInput = it->second;
       }
     }
-    infer::Prediction pred = current->predict(p);
-    if (lowRes.size() >= kMaxCachedStates) lowRes.clear();
-    lowRes[keyOf(ps)] = pred.lowResLogits.narrow(0, pred.iou.argmax().item<int64_t>(), 1).clone();
+    infer::Prediction pred = pr.predict(p);
+    if (cache.size() >= kMaxCachedStates) cache.clear();
+    cache[keyOf(ps)] = pred.lowResLogits.narrow(0, pred.iou.argmax().item<int64_t>(), 1).clone();
     return pred;
   }
+  infer::Prediction decode(const PromptSet& ps, bool refine) { return decodeOn(*current, lowRes, ps, refine); }
+
+  // The escalation's second embedding (runAlternative) and its refinement cache.
+  std::unique_ptr<infer::Predictor> alt;
+  model::ElasticConfig altCfg;
+  std::map<std::string, at::Tensor> altLowRes;
   static constexpr size_t kMaxCachedStates = 256;
 
   model::Sam sam() const { return loaded->sam; }
 
   // Brings the current embedding up to date. Returns the first block re-run (0 = full encode), or depth when the
   // cached embedding was reused.
-  int encode(const model::ElasticConfig& cfgIn) {
+  int encode(const model::ElasticConfig& cfgIn, const BlockHook& hook) {
     const auto cfg = space.normalised(cfgIn);
     const int depth = space.depth();
     if (haveEmbedding && cfg == encodedCfg) return depth;
-    const at::Tensor emb = encoder->encode(cfg);
+    if (alt && alt->hasImage() && cfg == altCfg) {  // the escalation's subnet became the current one
+      current->setEmbedding(alt->embedding(), originalHW, inputHW);
+      lowRes.swap(altLowRes);
+      altLowRes.clear();
+      encodedCfg = cfg;
+      haveEmbedding = true;
+      return depth;
+    }
+    infer::IncrementalEncoder::BlockHook blockHook;
+    if (hook) blockHook = [&hook](int64_t b) { hook(static_cast<int>(b)); };
+    const at::Tensor emb = encoder->encode(cfg, blockHook);
     current->setEmbedding(emb, originalHW, inputHW);
     lowRes.clear();
     encodedCfg = cfg;
@@ -173,6 +190,8 @@ ModelInfo SessionEngine::loadModel(const std::string& path, const std::string& a
   d.current = std::make_unique<infer::Predictor>(d.sam());
   d.reference.reset();
   d.encoder = std::make_unique<infer::IncrementalEncoder>(d.sam()->image_encoder);
+  d.alt.reset();
+  d.altLowRes.clear();
   d.haveEmbedding = false;
   d.hasImage = false;
   d.lowRes.clear();
@@ -189,6 +208,8 @@ void SessionEngine::setImage(const ImageRgb& image) {
   if (d.encoder) d.encoder->clear();
   d.reference.reset();
   d.lowRes.clear();
+  d.alt.reset();
+  d.altLowRes.clear();
   d.hasImage = false;
   if (image.empty()) return;
   if (!hasModel()) throw util::Error("no model loaded: open a checkpoint first");
@@ -206,33 +227,43 @@ void SessionEngine::setImage(const ImageRgb& image) {
 
 bool SessionEngine::hasImage() const { return m_impl->hasImage; }
 
-PredictionResult SessionEngine::run(const model::ElasticConfig& cfg, const PromptSet& prompts, bool withReference,
-                                    bool refine) {
-  auto& d = *m_impl;
-  if (!hasModel()) throw util::Error("no model loaded: open a checkpoint first");
-  if (!d.hasImage) throw util::Error("no image: open an image first");
+namespace {
+PredictionResult toResult(const infer::Prediction& pred) {
   PredictionResult r;
-  r.subnet = d.space.toString(cfg);
-  auto t0 = Clock::now();
-  const int from = d.encode(cfg);
-  if (from < d.space.depth()) {
-    r.encodeMs = msSince(t0);
-    r.encodedFromBlock = from;
-  }
-  if (prompts.empty()) return r;
-  t0 = Clock::now();
-  c10::InferenceMode guard;
-  // Refinement: a state with one more point than another is decoded with that state's low-res mask, as SAM's tools
-  // do.
-  const infer::Prediction pred = d.decode(prompts, refine);
   const int m = static_cast<int>(pred.masks.size(0));
   for (int i = 0; i < m; ++i) {
     r.masks.push_back(toMask(pred.masks[i]));
     r.iou.push_back(pred.iou[i].item<float>());
   }
   r.best = static_cast<int>(pred.iou.argmax().item<int64_t>());
-  r.decodeMs = msSince(t0);
-  if (withReference) {
+  return r;
+}
+}  // namespace
+
+PredictionResult SessionEngine::run(const model::ElasticConfig& cfg, const PromptSet& prompts, bool withReference,
+                                    bool refine, const BlockHook& beforeBlock) {
+  auto& d = *m_impl;
+  if (!hasModel()) throw util::Error("no model loaded: open a checkpoint first");
+  if (!d.hasImage) throw util::Error("no image: open an image first");
+  const auto t0 = Clock::now();
+  const int from = d.encode(cfg, beforeBlock);
+  const double encodeMs = msSince(t0);
+  PredictionResult r;
+  if (!prompts.empty()) {
+    const auto t1 = Clock::now();
+    c10::InferenceMode guard;
+    // Refinement: a state with one more point than another is decoded with that state's low-res mask, as SAM's
+    // tools do.
+    r = toResult(d.decode(prompts, refine));
+    r.decodeMs = msSince(t1);
+  }
+  r.subnet = d.space.toString(cfg);
+  if (from < d.space.depth()) {
+    r.encodeMs = encodeMs;
+    r.encodedFromBlock = from;
+  }
+  if (withReference && !prompts.empty()) {
+    c10::InferenceMode guard;
     d.ensureReference();
     infer::Prompt rp;
     rp.points = prompts.points;
@@ -244,6 +275,59 @@ PredictionResult SessionEngine::run(const model::ElasticConfig& cfg, const Promp
     r.reference = toMask(ref.masks[refBest]);
     r.agreementIoU = maskIoU(r.masks[r.best], r.reference);
   }
+  return r;
+}
+
+PredictionResult SessionEngine::decodeCurrent(const PromptSet& prompts) {
+  auto& d = *m_impl;
+  if (!hasModel() || !d.hasImage || !d.haveEmbedding) throw util::Error("no embedding yet: nothing to decode on");
+  PredictionResult r;
+  if (!prompts.empty()) {
+    const auto t1 = Clock::now();
+    c10::InferenceMode guard;
+    r = toResult(d.decode(prompts, true));
+    r.decodeMs = msSince(t1);
+  }
+  r.subnet = d.space.toString(d.encodedCfg);
+  return r;
+}
+
+std::string SessionEngine::currentSubnet() const {
+  const auto& d = *m_impl;
+  return d.haveEmbedding ? d.space.toString(d.encodedCfg) : std::string();
+}
+
+PredictionResult SessionEngine::runAlternative(const model::ElasticConfig& cfgIn, const PromptSet& prompts,
+                                               const BlockHook& beforeBlock) {
+  auto& d = *m_impl;
+  if (!hasModel()) throw util::Error("no model loaded: open a checkpoint first");
+  if (!d.hasImage) throw util::Error("no image: open an image first");
+  const auto cfg = d.space.normalised(cfgIn);
+  const auto t0 = Clock::now();
+  int from = -1;
+  if (!(d.alt && d.alt->hasImage() && cfg == d.altCfg)) {
+    infer::IncrementalEncoder::BlockHook blockHook;
+    if (beforeBlock) blockHook = [&beforeBlock](int64_t b) { beforeBlock(static_cast<int>(b)); };
+    const at::Tensor emb = d.encoder->encode(cfg, blockHook);
+    from = static_cast<int>(std::max<int64_t>(0, d.encoder->lastRecomputedFrom()));
+    d.alt = std::make_unique<infer::Predictor>(d.sam());
+    d.alt->setEmbedding(emb, d.originalHW, d.inputHW);
+    d.altCfg = cfg;
+    d.altLowRes.clear();
+  }
+  PredictionResult r;
+  r.encodeMs = from >= 0 ? msSince(t0) : 0;
+  r.encodedFromBlock = from;
+  if (!prompts.empty()) {
+    const auto t1 = Clock::now();
+    c10::InferenceMode guard;
+    PredictionResult dec = toResult(Impl::decodeOn(*d.alt, d.altLowRes, prompts, true));
+    dec.encodeMs = r.encodeMs;
+    dec.encodedFromBlock = r.encodedFromBlock;
+    r = std::move(dec);
+    r.decodeMs = msSince(t1);
+  }
+  r.subnet = d.space.toString(cfg);
   return r;
 }
 

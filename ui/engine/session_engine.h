@@ -6,6 +6,7 @@
 // No Qt, no torch in this header: the GUI's inference worker owns one instance.
 // Thread-safety: none. One thread (the inference worker's) uses an instance at a time.
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -39,8 +40,24 @@ class SessionEngine {
   // refine: a state with points is decoded with the low-res mask of the same state less its last point (decoded
   // first if needed), so a prompt state always gives the same mask, however it was reached (undo, redo).
   // Throws util::Error when no model or no image is set.
+  // beforeBlock (optional) is called before each encoder block that has to run; it may throw to abandon the encode
+  // (the blocks finished so far stay cached, the current embedding stays the previous one) and, while it runs,
+  // decodeCurrent() still answers on the previous embedding: that is how a fast preview stays interactive while the
+  // chosen subnet is encoded.
+  using BlockHook = std::function<void(int block)>;
   PredictionResult run(const model::ElasticConfig& cfg, const PromptSet& prompts, bool withReference,
-                       bool refine = true);
+                       bool refine = true, const BlockHook& beforeBlock = {});
+  // Decodes `prompts` on the embedding that is current now (no encoding); r.subnet names its subnet. Throws when
+  // there is no embedding yet.
+  PredictionResult decodeCurrent(const PromptSet& prompts);
+  // The subnet of the current embedding (canonical string), empty when none.
+  std::string currentSubnet() const;
+
+  // Escalation: encodes `cfg` into a second embedding (incrementally from the blocks cached for the current one; the
+  // current embedding and its masks stay as they are) and decodes `prompts` on it. The next run() for the current
+  // subnet does not encode again.
+  PredictionResult runAlternative(const model::ElasticConfig& cfg, const PromptSet& prompts,
+                                  const BlockHook& beforeBlock = {});
 
   // Median of `repeats` full encoder forwards of the current image (or a blank one) with `cfg`, in ms.
   double measureLatency(const model::ElasticConfig& cfg, int repeats = 3);

@@ -88,6 +88,20 @@ struct PredictionResult {
   int encodedFromBlock = -1;  // first block re-run; -1 = embedding reused, 0 = full encode
   double decodeMs = 0;
   std::string subnet;         // canonical string of the subnet that produced it
+  // Fast preview (elastic annotation): a result decoded on the preview subnet's embedding while the chosen subnet's
+  // embedding is being computed; the chosen subnet's result for the same (or newer) prompts follows.
+  bool preview = false;
+  std::string finalSubnet;    // with preview: the subnet being encoded meanwhile
+  double sinceImageMs = -1;   // ms from the start of work on a newly opened image to this result; -1 otherwise
+};
+
+// Elastic annotation settings of the interactive session (the inference worker applies them).
+struct PreviewSettings {
+  bool enabled = true;                       // encode each new image with `subnet` first, then the chosen subnet
+  model::ElasticConfig subnet;               // the preview subnet (empty = no preview)
+  bool escalate = false;                     // try the next larger subnet of `ladder` when the IoU score is low
+  double threshold = 0.8;                    // escalate when the selected mask's predicted IoU is below this
+  std::vector<model::ElasticConfig> ladder;  // ascending in size (e.g. the Pareto front)
 };
 
 }  // namespace supersam::ui

@@ -1,5 +1,6 @@
 #include "ui/workers/inference_worker.h"
 
+#include <chrono>
 #include <exception>
 
 #include <QMetaObject>
@@ -13,6 +14,17 @@ void registerMetaTypes() {
   qRegisterMetaType<PredictionResult>();
   qRegisterMetaType<ModelInfo>();
   qRegisterMetaType<SubnetSpace>();
+}
+
+namespace {
+// Thrown by the encoder's block hook when a newer request needs another image or subnet: the encode is abandoned
+// (finished blocks stay cached) and the newer request runs next.
+struct Superseded {};
+}  // namespace
+
+void InferenceWorker::setPreview(PreviewSettings settings) {
+  std::lock_guard<std::mutex> lock(m_mutex);
+  m_preview = std::move(settings);
 }
 
 InferenceWorker::InferenceWorker() : m_engine(std::make_unique<SessionEngine>()) { registerMetaTypes(); }
@@ -72,21 +84,74 @@ void InferenceWorker::processLoad() {
 
 void InferenceWorker::processPending() {
   std::optional<InferenceRequest> req;
+  PreviewSettings settings;
   {
     std::lock_guard<std::mutex> lock(m_mutex);
     req.swap(m_pending);
+    settings = m_preview;
   }
   if (!req) return;  // an older wake-up whose request was superseded and already served
   if (!m_engine->hasModel() || !req->image || req->image->empty()) return;
   emit busyChanged(true);
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto since = [&t0]() {
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  };
   try {
-    if (req->imageSerial != m_imageSerial) {
+    const bool newImage = req->imageSerial != m_imageSerial;
+    if (newImage) {
+      m_imageSerial = 0;  // until the image is set (setImage may throw)
       m_engine->setImage(*req->image);
       m_imageSerial = req->imageSerial;
     }
-    PredictionResult r = m_engine->run(req->subnet, req->prompts, req->withReference);
-    r.requestId = req->id;
+    const SubnetSpace space = m_engine->space();
+    const bool preview = newImage && settings.enabled && !settings.subnet.empty() &&
+                         space.normalised(settings.subnet) != space.normalised(req->subnet);
+    uint64_t latestId = req->id;
+    PromptSet latest = req->prompts;
+    if (preview) {
+      PredictionResult p = m_engine->run(settings.subnet, latest, false);
+      p.requestId = latestId;
+      p.preview = true;
+      p.finalSubnet = space.toString(req->subnet);
+      p.sinceImageMs = since();
+      emit resultReady(p);
+    }
+    // Between blocks of the chosen subnet's encode: a request for another image or subnet abandons it; with a
+    // preview on screen, new prompts for this image are answered on the preview's embedding meanwhile.
+    const auto hook = [&](int) {
+      std::optional<InferenceRequest> next;
+      {
+        std::lock_guard<std::mutex> lock(m_mutex);
+        if (!m_pending) return;
+        if (m_pending->imageSerial != m_imageSerial ||
+            space.normalised(m_pending->subnet) != space.normalised(req->subnet)) {
+          throw Superseded{};
+        }
+        if (!preview) return;  // same subnet, new prompts: answered right after this encode
+        next.swap(m_pending);
+      }
+      latestId = next->id;
+      latest = next->prompts;
+      PredictionResult p = m_engine->decodeCurrent(latest);
+      p.requestId = latestId;
+      p.preview = true;
+      p.finalSubnet = space.toString(req->subnet);
+      emit resultReady(p);
+    };
+    const PredictionResult enc = m_engine->run(req->subnet, PromptSet{}, false, true, hook);
+    PredictionResult r = m_engine->run(req->subnet, latest, req->withReference);
+    r.requestId = latestId;
+    if (enc.encodedFromBlock >= 0) {
+      r.encodeMs = enc.encodeMs;
+      r.encodedFromBlock = enc.encodedFromBlock;
+    }
+    if (newImage) r.sinceImageMs = since();
     emit resultReady(r);
+    InferenceRequest shown = *req;
+    shown.id = latestId;
+    shown.prompts = latest;
+    escalate(shown, r, settings);
     bool idle;
     {
       std::lock_guard<std::mutex> lock(m_mutex);
@@ -99,10 +164,41 @@ void InferenceWorker::processPending() {
     } else if (m_latency.count(r.subnet)) {
       emit latencyMeasured(QString::fromStdString(r.subnet), m_latency[r.subnet]);
     }
+  } catch (const Superseded&) {
+    // the newer request is queued and runs next
   } catch (const std::exception& e) {
     emit requestFailed(req->id, QString::fromStdString(e.what()));
   }
   emit busyChanged(false);
+}
+
+void InferenceWorker::escalate(const InferenceRequest& req, const PredictionResult& shown,
+                               const PreviewSettings& settings) {
+  if (!settings.escalate || req.prompts.empty() || shown.masks.empty()) return;
+  const float score = shown.iou.at(static_cast<size_t>(shown.best));
+  if (score >= settings.threshold) return;
+  // The next larger rung: the first ladder subnet with more parameters than the chosen one.
+  const SubnetSpace space = m_engine->space();
+  const int64_t params = space.figures(req.subnet).params;
+  const model::ElasticConfig* next = nullptr;
+  for (const auto& c : settings.ladder) {
+    if (space.figures(c).params > params && (!next || space.figures(c).params < space.figures(*next).params)) {
+      next = &c;
+    }
+  }
+  if (!next) return;
+  // Any newer request (new prompts included) abandons the escalation: it is about prompts no longer shown.
+  const auto hook = [this](int) {
+    std::lock_guard<std::mutex> lock(m_mutex);
+    if (m_pending) throw Superseded{};
+  };
+  {
+    std::lock_guard<std::mutex> lock(m_mutex);
+    if (m_pending) return;
+  }
+  PredictionResult alt = m_engine->runAlternative(*next, req.prompts, hook);
+  alt.requestId = req.id;
+  if (!alt.masks.empty() && alt.iou.at(static_cast<size_t>(alt.best)) > score) emit escalationReady(alt);
 }
 
 InferenceThread::InferenceThread(QObject* parent) : QObject(parent), m_worker(new InferenceWorker) {

@@ -41,6 +41,9 @@ class InferenceWorker : public QObject {
   // Replaces any request not started yet. Thread-safe.
   void post(InferenceRequest request);
   void postLoad(const QString& path, const QString& archOverride = {});
+  // Elastic annotation: fast preview of new images and escalation of low-scoring masks. Thread-safe; applies from
+  // the next request.
+  void setPreview(PreviewSettings settings);
   // Writes the standalone model of `cfg` to `path` (queued behind the current request).
   void postExport(const model::ElasticConfig& cfg, const QString& path);
   // Runs on the worker thread only; tests and the benchmark use it directly when no thread is involved.
@@ -50,6 +53,8 @@ class InferenceWorker : public QObject {
   void modelLoaded(supersam::ui::ModelInfo info, supersam::ui::SubnetSpace space);
   void modelFailed(QString message);
   void resultReady(supersam::ui::PredictionResult result);
+  // A larger subnet of the ladder scored the selected prompts better than the chosen subnet (escalation).
+  void escalationReady(supersam::ui::PredictionResult result);
   void requestFailed(quint64 id, QString message);
   void latencyMeasured(QString subnet, double ms);
   void busyChanged(bool busy);
@@ -66,6 +71,8 @@ class InferenceWorker : public QObject {
   std::optional<std::pair<QString, QString>> m_pendingLoad;
   uint64_t m_imageSerial = 0;
   std::map<std::string, double> m_latency;  // subnet string -> ms, for the loaded model
+  PreviewSettings m_preview;                // guarded by m_mutex
+  void escalate(const InferenceRequest& req, const PredictionResult& shown, const PreviewSettings& settings);
 };
 
 // Owns the worker thread. GUI thread only.

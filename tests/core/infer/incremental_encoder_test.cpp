@@ -68,3 +68,42 @@ TEST(IncrementalEncoder, EqualsFullRecomputeAndRecomputesOnlyFromTheFirstChange)
     EXPECT_TRUE(at::equal(e, sam->image_encoder->forward(x * 0.5)));
   }
 }
+
+// The studio abandons an encode when a newer request supersedes it (fast preview, slider drags): the hook throws
+// before a block; the blocks finished so far stay cached and the next encode continues from there, bit-identical.
+TEST(IncrementalEncoder, AnEncodeAbandonedByTheHookKeepsItsFinishedBlocksAndStaysExact) {
+  util::setThreads(2);
+  auto arch = test::tinyArch();
+  auto sam = test::randomSam(arch, 23);
+  at::manual_seed(3);
+  at::Tensor x = at::randn({1, 3, 128, 128});
+  auto full = [&](const model::ElasticConfig& cfg) {
+    c10::InferenceMode g;
+    return sam->image_encoder->forward(x, &cfg);
+  };
+  supernet::SearchSpace space = supernet::SearchSpace::widthOnly(arch).withPrunable({1, 2}, 0.5);
+  const model::ElasticConfig small = space.smallest().toElastic();
+  const model::ElasticConfig large = space.largest().toElastic();
+  infer::IncrementalEncoder inc(sam->image_encoder);
+  inc.setInput(x);
+  ASSERT_TRUE(at::equal(inc.encode(small), full(small)));
+
+  struct Stop {};
+  std::vector<int64_t> seen;
+  EXPECT_THROW(inc.encode(large,
+                          [&](int64_t b) {
+                            seen.push_back(b);
+                            if (b == 2) throw Stop{};
+                          }),
+               Stop);
+  EXPECT_EQ(seen, (std::vector<int64_t>{0, 1, 2}));  // the hook runs before each block, in order
+  // Blocks 0 and 1 of `large` were finished: the retry runs only blocks 2 and 3.
+  seen.clear();
+  ASSERT_TRUE(at::equal(inc.encode(large, [&](int64_t b) { seen.push_back(b); }), full(large)));
+  EXPECT_EQ(inc.lastRecomputedFrom(), 2);
+  EXPECT_EQ(seen, (std::vector<int64_t>{2, 3}));
+  // Going back to `small` after an abandoned encode is exact too.
+  EXPECT_THROW(inc.encode(small, [&](int64_t) { throw Stop{}; }), Stop);
+  ASSERT_TRUE(at::equal(inc.encode(small), full(small)));
+  ASSERT_TRUE(at::equal(inc.encode(large), full(large)));
+}
