@@ -48,7 +48,7 @@ void MainWindow::buildAnnotateMenu() {
       pushPreviewSettings();
     });
   };
-  addMode("auto", tr("&Automatic: the best subnet of the front at a third of the chosen subnet's cost"));
+  addMode("auto", tr("&Automatic: the best subnet of the front at half the chosen subnet's cost"));
   addMode("smallest", tr("&Smallest subnet"));
   addMode("fixed", tr("The &current subnet (fixed from now on)"));
   menu->addSeparator();

@@ -26,7 +26,7 @@ using SubnetCostFn = std::function<double(const model::ElasticConfig&)>;
 // chosen subnet's, else the space's smallest subnet when that is under the fraction; empty when nothing is cheap
 // enough (the chosen subnet is already small: no preview).
 model::ElasticConfig autoPreview(const SubnetSpace& space, const model::ElasticConfig& chosen,
-                                 const std::vector<model::ElasticConfig>& ladder, double fraction = 1.0 / 3.0,
+                                 const std::vector<model::ElasticConfig>& ladder, double fraction = 0.5,
                                  const SubnetCostFn& cost = {});
 
 }  // namespace supersam::ui
