@@ -292,7 +292,10 @@ void MainWindow::showShortcuts() {
                     "<tr><td>Left drag</td><td>box</td></tr>"
                     "<tr><td>Wheel</td><td>zoom around the cursor</td></tr>"
                     "<tr><td>Middle drag / Ctrl+drag</td><td>pan</td></tr>"
-                    "<tr><td>Click a Pareto point</td><td>load that subnet</td></tr>") +
+                    "<tr><td>Click a Pareto point</td><td>load that subnet</td></tr>"
+                    "<tr><td>Brush / eraser: left drag</td><td>paint / erase the selected object's mask "
+                    "(right drag erases with the brush)</td></tr>"
+                    "<tr><td>Brush / eraser: wheel</td><td>brush size (Ctrl+wheel zooms)</td></tr>") +
                  "</table><h3>" + tr("Keys") + "</h3><table>";
   for (auto* menu : menuBar()->findChildren<QMenu*>()) {
     for (auto* a : menu->actions()) {

@@ -17,6 +17,7 @@
 #include "ui/engine/annotations.h"
 #include "ui/engine/results_store.h"
 #include "ui/engine/subnet_space.h"
+#include "ui/widgets/image_canvas.h"
 #include "ui/workers/inference_worker.h"
 
 class QAction;
@@ -30,7 +31,6 @@ class QToolButton;
 namespace supersam::ui {
 
 class ElasticPanel;
-class ImageCanvas;
 class JobDialog;
 class JobRunner;
 enum class JobKind;
@@ -107,6 +107,10 @@ class MainWindow : public QMainWindow {
   model::ElasticConfig previewSubnet() const;
   const std::optional<PredictionResult>& escalationOffer() const { return m_offer; }
   void useEscalatedMask();  // takes the offered mask as the current one (key U)
+  // Brush / eraser (keys B, E; P back to prompts): strokes edit the selected object's mask, one undo step each.
+  void setTool(ImageCanvas::Tool tool);
+  void applyStroke(const QVector<QPointF>& imagePoints, double radius, bool erase);
+  void setObjectMask(int i, const MaskU8& mask);  // used by the undo commands
 
   // Applies prompts as one undoable step (used by the undo commands).
   void applyPrompts(const PromptSet& prompts);
@@ -131,6 +135,7 @@ class MainWindow : public QMainWindow {
   void buildMenus();
   void buildDocks();
   void buildAnnotateMenu();
+  void buildToolActions(QMenu* menu);
   void pushPreviewSettings();  // the worker's PreviewSettings from the menu, the subnet and the open results
   void onEscalation(const PredictionResult& r);
   void clearEscalationOffer();
@@ -175,6 +180,7 @@ class MainWindow : public QMainWindow {
   QAction* m_previewAction = nullptr;
   QAction* m_escalateAction = nullptr;
   QToolButton* m_offerButton = nullptr;
+  std::vector<QAction*> m_toolActions;  // prompt, brush, eraser (ImageCanvas::Tool order)
   double m_escalateThreshold = 0.8;
   std::vector<model::ElasticConfig> m_ladder;  // the open results' front, ascending
   std::optional<PredictionResult> m_offer;     // escalation's better mask for the shown prompts

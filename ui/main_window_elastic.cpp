@@ -69,6 +69,8 @@ void MainWindow::buildAnnotateMenu() {
     if (ok) setEscalation(m_escalateAction->isChecked(), t);
   });
   menu->addAction(tr("&Use the better mask"), QKeySequence(Qt::Key_U), this, &MainWindow::useEscalatedMask);
+  menu->addSeparator();
+  buildToolActions(menu);
 }
 
 void MainWindow::setFastPreview(bool on) { m_previewAction->setChecked(on); }

@@ -123,6 +123,27 @@ void ImageCanvas::zoomBy(double factor) {
   update();
 }
 
+void ImageCanvas::setTool(Tool tool) {
+  m_tool = tool;
+  m_drag = Drag::None;
+  m_stroke.clear();
+  setMouseTracking(true);
+  update();
+}
+
+void ImageCanvas::setBrushRadius(double r) {
+  const double c = std::clamp(r, 1.0, 500.0);
+  if (c == m_brushRadius) return;
+  m_brushRadius = c;
+  update();
+  emit brushRadiusChanged(c);
+}
+
+void ImageCanvas::leaveEvent(QEvent*) {
+  m_hover = QPointF(-1e9, -1e9);
+  update();
+}
+
 void ImageCanvas::resizeEvent(QResizeEvent*) {
   if (m_fitted) fitToWindow();
 }
@@ -166,6 +187,21 @@ void ImageCanvas::paintEvent(QPaintEvent*) {
     p.setBrush(Qt::NoBrush);
     p.drawRect(QRectF(m_pressPos, m_lastPos).normalized());
   }
+  if (m_tool != Tool::Prompt) {
+    const double r = m_brushRadius * m_scale;
+    const QColor c = (m_tool == Tool::Eraser || m_strokeErase) ? QColor(255, 60, 60) : QColor(60, 220, 255);
+    if (m_drag == Drag::Stroke && !m_stroke.isEmpty()) {
+      QPen pen(QColor(c.red(), c.green(), c.blue(), 120), 2 * r, Qt::SolidLine, Qt::RoundCap, Qt::RoundJoin);
+      p.setPen(pen);
+      QPolygonF line;
+      for (const auto& q : m_stroke) line << imageToWidget(q);
+      if (line.size() == 1) line << line.front();
+      p.drawPolyline(line);
+    }
+    p.setPen(QPen(c, 1.5));
+    p.setBrush(Qt::NoBrush);
+    p.drawEllipse(m_hover, r, r);
+  }
 }
 
 void ImageCanvas::mousePressEvent(QMouseEvent* e) {
@@ -176,6 +212,12 @@ void ImageCanvas::mousePressEvent(QMouseEvent* e) {
       (e->button() == Qt::LeftButton && (e->modifiers() & Qt::ControlModifier))) {
     m_drag = Drag::Pan;
     setCursor(Qt::ClosedHandCursor);
+  } else if (m_tool != Tool::Prompt && !m_image.isNull() &&
+             (e->button() == Qt::LeftButton || e->button() == Qt::RightButton)) {
+    m_drag = Drag::Stroke;
+    m_strokeErase = m_tool == Tool::Eraser || e->button() == Qt::RightButton;
+    m_stroke = {widgetToImage(e->position())};
+    update();
   } else if (e->button() == Qt::LeftButton || e->button() == Qt::RightButton) {
     m_drag = Drag::Pending;
   }
@@ -183,6 +225,9 @@ void ImageCanvas::mousePressEvent(QMouseEvent* e) {
 
 void ImageCanvas::mouseMoveEvent(QMouseEvent* e) {
   const QPointF pos = e->position();
+  m_hover = pos;
+  if (m_tool != Tool::Prompt) update();
+  if (m_drag == Drag::Stroke) m_stroke.push_back(widgetToImage(pos));
   if (m_drag == Drag::Pan) {
     m_offset += pos - m_lastPos;
     m_fitted = false;
@@ -202,6 +247,14 @@ void ImageCanvas::mouseReleaseEvent(QMouseEvent* e) {
   setCursor(Qt::CrossCursor);
   if (m_image.isNull()) return;
   const QRectF bounds(0, 0, m_image.width(), m_image.height());
+  if (drag == Drag::Stroke) {
+    QVector<QPointF> stroke;
+    stroke.swap(m_stroke);
+    update();
+    if (!stroke.isEmpty()) emit strokeFinished(stroke, m_brushRadius, m_strokeErase);
+    m_strokeErase = false;
+    return;
+  }
   if (drag == Drag::Box) {
     QRectF r = QRectF(widgetToImage(m_pressPos), widgetToImage(e->position())).normalized() & bounds;
     update();
@@ -225,6 +278,10 @@ void ImageCanvas::mouseDoubleClickEvent(QMouseEvent* e) {
 void ImageCanvas::wheelEvent(QWheelEvent* e) {
   if (m_image.isNull()) return;
   const double steps = e->angleDelta().y() / 120.0;
+  if (m_tool != Tool::Prompt && !(e->modifiers() & Qt::ControlModifier)) {
+    setBrushRadius(std::round(m_brushRadius * std::pow(1.15, steps)) + (steps > 0 ? 1 : steps < 0 ? -1 : 0));
+    return;
+  }
   const double factor = std::pow(1.2, steps);
   const QPointF anchor = widgetToImage(e->position());
   m_scale = std::clamp(m_scale * factor, 0.02, 64.0);

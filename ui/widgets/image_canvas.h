@@ -3,6 +3,9 @@
 // optionally the difference to the largest subnet's mask, and the prompts. Turns mouse input into prompts:
 // left click = foreground point, right click or shift+click = background point, left drag = box.
 // Wheel zooms around the cursor, middle drag (or ctrl + left drag) pans, double middle click fits.
+// Brush and eraser tools (touch-ups of the selected object's mask): left drag paints (right drag erases with the
+// brush), the stroke is shown as it is drawn and handed over on release; the wheel changes the brush size there
+// (ctrl + wheel zooms), and a circle under the cursor shows it.
 // GUI thread only.
 
 #include <QColor>
@@ -24,7 +27,14 @@ QImage differenceOverlay(const MaskU8& a, const MaskU8& b, const QColor& color);
 class ImageCanvas : public QWidget {
   Q_OBJECT
  public:
+  enum class Tool { Prompt, Brush, Eraser };
   explicit ImageCanvas(QWidget* parent = nullptr);
+
+  void setTool(Tool tool);
+  Tool tool() const { return m_tool; }
+  // Brush radius in image pixels, clamped to [1, 500].
+  void setBrushRadius(double r);
+  double brushRadius() const { return m_brushRadius; }
 
   void setImage(const QImage& image);  // resets zoom to fit
   const QImage& image() const { return m_image; }
@@ -50,6 +60,9 @@ class ImageCanvas : public QWidget {
   void pointAdded(QPointF imagePos, int label);  // label 1 = foreground, 0 = background
   void boxDrawn(QRectF imageRect);
   void hoverMoved(QPointF imagePos);
+  // A finished brush or eraser stroke, in image pixels (one point for a click).
+  void strokeFinished(QVector<QPointF> imagePoints, double radius, bool erase);
+  void brushRadiusChanged(double radius);
 
  protected:
   void paintEvent(QPaintEvent* e) override;
@@ -58,10 +71,16 @@ class ImageCanvas : public QWidget {
   void mouseReleaseEvent(QMouseEvent* e) override;
   void mouseDoubleClickEvent(QMouseEvent* e) override;
   void wheelEvent(QWheelEvent* e) override;
+  void leaveEvent(QEvent* e) override;
   void resizeEvent(QResizeEvent* e) override;
 
  private:
-  enum class Drag { None, Pending, Box, Pan };
+  enum class Drag { None, Pending, Box, Pan, Stroke };
+  Tool m_tool = Tool::Prompt;
+  double m_brushRadius = 8;
+  bool m_strokeErase = false;
+  QVector<QPointF> m_stroke;  // image pixels
+  QPointF m_hover;            // widget position of the cursor (brush outline)
   QImage m_image;
   QImage m_current;
   QImage m_difference;
