@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <exception>
+#include <optional>
 #include <vector>
 
 #include <QApplication>
@@ -164,6 +165,73 @@ int benchmark(MainWindow& w, int repeats) {
   return 0;
 }
 
+// Elastic annotation: open an image and click at once, as an annotator stepping through a folder does; time to
+// the first mask shown and to the chosen subnet's mask, with the fast preview off and on (same run, same image).
+int benchmarkOpen(MainWindow& w, int repeats) {
+  w.setLatencyMeasurement(false);
+  w.resize(1200, 800);
+  w.show();
+  if (!waitForModel(w, 300000) || !w.hasImage()) {
+    std::fprintf(stderr, "supersam-studio: benchmark needs a model and an image (%s)\n", qPrintable(w.lastError()));
+    return 1;
+  }
+  waitForResult(w, [] { return true; }, 300000);  // the launch's own encode
+  const QString image = w.currentImagePath();
+  const auto space = w.space();
+  std::printf("benchmark-open: model %s, image %s, %d threads, %d repeats (median ms from opening the image)\n",
+              space.info().summary.c_str(), qPrintable(QFileInfo(image).fileName()), util::threads(), repeats);
+  double chosenAlone = -1;
+  for (const QString mode : {"off", "auto", "prefix"}) {
+    const bool preview = mode != "off";
+    w.setFastPreview(preview);
+    if (preview) w.setPreviewMode(mode);
+    std::vector<double> first, final, previewIoU;
+    std::string previewSubnet;
+    for (int i = 0; i < repeats; ++i) {
+      QElapsedTimer t;
+      t.start();
+      if (!w.openImage(image)) return 1;
+      const QImage& img = w.canvas()->image();
+      w.addPoint(QPointF(img.width() * 0.5, img.height() * 0.45), 1);
+      double firstMs = -1;
+      std::optional<PredictionResult> firstResult;
+      const bool ok = waitForResult(w, [&] {
+        const auto& r = w.lastResult();
+        if (!r || r->masks.empty()) return false;
+        if (firstMs < 0) {
+          firstMs = t.nsecsElapsed() / 1e6;
+          firstResult = *r;
+        }
+        return !r->preview;
+      }, 600000);
+      if (!ok) {
+        std::fprintf(stderr, "supersam-studio: no mask within 600 s (%s)\n", qPrintable(w.lastError()));
+        return 1;
+      }
+      final.push_back(t.nsecsElapsed() / 1e6);
+      first.push_back(firstMs);
+      if (firstResult && firstResult->preview) {
+        previewSubnet = firstResult->subnet;
+        const auto& r = *w.lastResult();
+        previewIoU.push_back(maskIoU(firstResult->masks[firstResult->best], r.masks[r.best]));
+      }
+    }
+    if (!preview) chosenAlone = median(final);
+    std::printf("  preview %-6s first mask %9.1f ms  chosen subnet's mask %9.1f ms  (%.2fx / %.2fx of the chosen "
+                "subnet alone)\n",
+                qPrintable(mode), median(first), median(final), median(first) / chosenAlone,
+                median(final) / chosenAlone);
+    if (preview && !previewSubnet.empty()) {
+      const auto pf = space.figures(space.parse(previewSubnet));
+      std::printf("    preview subnet %s (%.2f M parameters, %.3f GMACs); IoU(preview mask, final mask) median %.3f\n",
+                  previewSubnet.c_str(), pf.params / 1e6, pf.gmacs, median(previewIoU));
+    } else if (preview) {
+      std::printf("    no preview: no subnet costs at most half of the chosen one\n");
+    }
+  }
+  return 0;
+}
+
 }  // namespace
 
 int runStudio(QApplication& app) {
@@ -184,13 +252,17 @@ int runStudio(QApplication& app) {
     QCommandLineOption shot("screenshot", "Save a picture of the window with a mask to FILE and quit.", "file");
     QCommandLineOption point("point", "Point (image pixels) clicked for --screenshot.", "x,y");
     QCommandLineOption bench("benchmark", "Measure prompt/subnet change to mask shown, print, quit.");
+    QCommandLineOption benchOpen("benchmark-open",
+                                 "Measure opening an image and clicking: time to the first and to the chosen "
+                                 "subnet's mask, fast preview off and on; print, quit.");
+    QCommandLineOption subnet("subnet", "Subnet to choose at launch (string, largest or smallest).", "subnet");
     QCommandLineOption repeats("repeats", "Repetitions per benchmark case.", "n", "10");
-    cli.addOptions({model, arch, results, threads, shot, point, bench, repeats});
+    cli.addOptions({model, arch, results, threads, shot, point, bench, benchOpen, subnet, repeats});
     cli.process(app);
 
     util::setThreads(cli.value(threads).toInt());
     MainWindow w;
-    const bool batch = cli.isSet(shot) || cli.isSet(bench);
+    const bool batch = cli.isSet(shot) || cli.isSet(bench) || cli.isSet(benchOpen);
     w.setErrorDialogsEnabled(!batch);
     const QStringList inputs = cli.positionalArguments();
     w.openDefaults(!cli.isSet(model), inputs.isEmpty());
@@ -204,9 +276,23 @@ int runStudio(QApplication& app) {
     }
     if (cli.isSet(results)) {
       w.openResults(cli.value(results));
-    } else if (!cli.isSet(bench)) {
+    } else if (!cli.isSet(bench) && !cli.isSet(benchOpen)) {
       w.restoreResults(!cli.isSet(model));
     }
+    if (cli.isSet(subnet)) {
+      if (!waitForModel(w, 300000)) {
+        std::fprintf(stderr, "supersam-studio: no model loaded (%s)\n", qPrintable(w.lastError()));
+        return 1;
+      }
+      const QString text = cli.value(subnet);
+      if (!w.loadSubnetString(text == "largest"    ? QString::fromStdString(w.space().toString(w.space().largest()))
+                              : text == "smallest" ? QString::fromStdString(w.space().toString(w.space().smallest()))
+                                                   : text)) {
+        std::fprintf(stderr, "supersam-studio: %s\n", qPrintable(w.lastError()));
+        return 1;
+      }
+    }
+    if (cli.isSet(benchOpen)) return benchmarkOpen(w, std::max(1, cli.value(repeats).toInt()));
     if (cli.isSet(shot)) return screenshot(app, w, cli.value(shot), cli.value(point));
     if (cli.isSet(bench)) return benchmark(w, std::max(2, cli.value(repeats).toInt()));
     w.show();

@@ -91,6 +91,7 @@ class MainWindow : public QMainWindow {
   bool modelLoaded() const { return m_space.valid(); }
   bool busy() const { return m_busy; }
   bool hasImage() const { return static_cast<bool>(m_image); }
+  QString currentImagePath() const { return m_imagePath; }
   QString lastError() const { return m_lastError; }
   QString modelStatusText() const;  // the status bar's model label
   InferenceWorker* inferenceWorker() const;
@@ -102,6 +103,9 @@ class MainWindow : public QMainWindow {
 
   // Elastic annotation (Annotate menu): fast preview of new images and escalation of low-scoring masks.
   void setFastPreview(bool on);
+  // "auto" (the front's best at half the cost), "prefix" (shares the chosen subnet's first blocks), "smallest",
+  // "fixed" (the subnet current when it was chosen).
+  void setPreviewMode(const QString& mode);
   void setEscalation(bool on, double threshold);
   // The subnet that previews a new image under the current settings; empty = no preview.
   model::ElasticConfig previewSubnet() const;
@@ -180,6 +184,7 @@ class MainWindow : public QMainWindow {
   QAction* m_previewAction = nullptr;
   QAction* m_escalateAction = nullptr;
   QToolButton* m_offerButton = nullptr;
+  std::vector<QAction*> m_previewModes;
   std::vector<QAction*> m_toolActions;  // prompt, brush, eraser (ImageCanvas::Tool order)
   double m_escalateThreshold = 0.8;
   std::vector<model::ElasticConfig> m_ladder;  // the open results' front, ascending

@@ -39,6 +39,7 @@ void MainWindow::buildAnnotateMenu() {
     a->setData(key);
     a->setChecked(mode == key);
     group->addAction(a);
+    m_previewModes.push_back(a);
     connect(a, &QAction::triggered, this, [this, key] {
       QSettings s;
       s.setValue("annotate/previewMode", key);
@@ -49,6 +50,7 @@ void MainWindow::buildAnnotateMenu() {
     });
   };
   addMode("auto", tr("&Automatic: the best subnet of the front at half the chosen subnet's cost"));
+  addMode("prefix", tr("Shared &prefix: the chosen subnet's first blocks, then the smallest choices"));
   addMode("smallest", tr("&Smallest subnet"));
   addMode("fixed", tr("The &current subnet (fixed from now on)"));
   menu->addSeparator();
@@ -75,6 +77,12 @@ void MainWindow::buildAnnotateMenu() {
 
 void MainWindow::setFastPreview(bool on) { m_previewAction->setChecked(on); }
 
+void MainWindow::setPreviewMode(const QString& mode) {
+  QSettings().setValue("annotate/previewMode", mode);
+  for (QAction* a : m_previewModes) a->setChecked(a->data().toString() == mode);
+  pushPreviewSettings();
+}
+
 void MainWindow::setEscalation(bool on, double threshold) {
   m_escalateThreshold = threshold;
   QSettings().setValue("annotate/threshold", threshold);
@@ -92,6 +100,8 @@ model::ElasticConfig MainWindow::previewSubnet() const {
   model::ElasticConfig cfg;
   if (mode == "smallest") {
     cfg = m_space.normalised(m_space.smallest());
+  } else if (mode == "prefix") {
+    cfg = prefixPreview(m_space, m_subnet);
   } else if (mode == "fixed") {
     try {
       cfg = m_space.normalised(m_space.parse(s.value("annotate/previewSubnet").toString().toStdString()));

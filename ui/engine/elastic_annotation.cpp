@@ -46,4 +46,19 @@ model::ElasticConfig autoPreview(const SubnetSpace& space, const model::ElasticC
   return costOf(smallest) <= limit ? space.normalised(smallest) : model::ElasticConfig{};
 }
 
+model::ElasticConfig prefixPreview(const SubnetSpace& space, const model::ElasticConfig& chosenIn, double fraction,
+                                   const SubnetCostFn& cost) {
+  if (!space.valid()) return {};
+  const auto costOf = [&](const model::ElasticConfig& c) { return cost ? cost(c) : space.figures(c).gmacs; };
+  const auto chosen = space.normalised(chosenIn);
+  const auto smallest = space.normalised(space.smallest());
+  const double limit = costOf(chosen) * fraction;
+  for (int k = space.depth() - 1; k >= 0; --k) {
+    model::ElasticConfig c = smallest;
+    std::copy(chosen.begin(), chosen.begin() + k, c.begin());
+    if (c != chosen && costOf(c) <= limit) return c;
+  }
+  return {};
+}
+
 }  // namespace supersam::ui

@@ -29,4 +29,11 @@ model::ElasticConfig autoPreview(const SubnetSpace& space, const model::ElasticC
                                  const std::vector<model::ElasticConfig>& ladder, double fraction = 0.5,
                                  const SubnetCostFn& cost = {});
 
+// The shared-prefix preview of `chosen`: the chosen subnet's first k blocks, then the space's smallest choices
+// (narrowest MLPs, prunable blocks dropped), with the largest k whose cost is at most `fraction` of the chosen
+// subnet's. Its first k blocks are the chosen subnet's, so the chosen encode after it runs only blocks k and on.
+// Empty when even k = 0 costs more.
+model::ElasticConfig prefixPreview(const SubnetSpace& space, const model::ElasticConfig& chosen, double fraction = 0.5,
+                                   const SubnetCostFn& cost = {});
+
 }  // namespace supersam::ui
