@@ -336,6 +336,10 @@ void MainWindow::restoreSettings() {
   restoreGeometry(s.value("window/geometry").toByteArray());
   restoreState(s.value("window/state").toByteArray());
   if (s.contains("view/reference")) m_useReference->setChecked(s.value("view/reference").toBool());
+  for (const QString& l : s.value("labels/list").toStringList()) {
+    if (!l.trimmed().isEmpty() && m_label->findText(l) < 0) m_label->addItem(l);
+  }
+  if (s.contains("labels/current")) m_label->setCurrentText(s.value("labels/current").toString());
   rebuildRecentMenus();
 }
 

@@ -71,6 +71,8 @@ class MainWindow : public QMainWindow {
   void renameObject(int i, const QString& name);
   // Sets object i's label (category) to `label`.
   void relabelObject(int i, const QString& label);
+  // Adds a label to the offered list (kept in the settings for the next sessions); `current` selects it.
+  void rememberLabel(const QString& label, bool current);
   void deleteObject(int i);
   // Before the open image's objects are replaced (next/previous image, open image/folder/annotations, quit):
   // true to go on. Unsaved objects ask Save / Discard / Cancel; tests and batch modes set the answer instead.

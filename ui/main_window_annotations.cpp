@@ -35,6 +35,7 @@ void MainWindow::acceptObject() {
   AnnotationObject o;
   o.label = m_label->currentText().trimmed().toStdString();
   if (o.label.empty()) o.label = "object";
+  rememberLabel(QString::fromStdString(o.label), true);
   o.color = objectColor(static_cast<int>(m_annotation.objects.size()));
   const int i = std::clamp(m_candidate, 0, static_cast<int>(m_result->masks.size()) - 1);
   o.mask = m_result->masks[i];
@@ -98,7 +99,21 @@ void MainWindow::relabelObject(int i, const QString& label) {
   const std::string l = label.trimmed().toStdString();
   if (l.empty() || l == m_annotation.objects[i].label) return;
   m_annotation.objects[i].label = l;
+  rememberLabel(QString::fromStdString(l), false);
   objectsChanged();
+}
+
+void MainWindow::rememberLabel(const QString& label, bool current) {
+  const QString l = label.trimmed();
+  if (l.isEmpty()) return;
+  if (m_label->findText(l) < 0) m_label->addItem(l);
+  if (current) m_label->setCurrentText(l);
+  // The labels of every session stay offered, and the one in use is selected at the next launch.
+  QStringList all;
+  for (int k = 0; k < m_label->count(); ++k) all << m_label->itemText(k);
+  QSettings s;
+  s.setValue("labels/list", all);
+  if (current) s.setValue("labels/current", l);
 }
 
 void MainWindow::deleteObject(int i) {
@@ -137,6 +152,9 @@ void MainWindow::restoreAutosave() {
     AnnotationDoc doc = loadCocoJson(autosave.toStdString());
     if (doc.width != m_annotation.width || doc.height != m_annotation.height) return;
     m_annotation.objects = std::move(doc.objects);
+    for (const auto& o : m_annotation.objects) {
+      if (m_label->findText(QString::fromStdString(o.label)) < 0) m_label->addItem(QString::fromStdString(o.label));
+    }
     m_dirty = true;
     refreshObjectsView();
     statusBar()->showMessage(tr("Restored %1 unsaved objects of this image (autosave); Ctrl+S saves them")
@@ -209,6 +227,9 @@ bool MainWindow::loadAnnotations(const QString& jsonPath) {
     m_annotation.width = doc.width;
     m_annotation.height = doc.height;
     m_annotation.objects = std::move(doc.objects);
+    for (const auto& o : m_annotation.objects) {
+      if (m_label->findText(QString::fromStdString(o.label)) < 0) m_label->addItem(QString::fromStdString(o.label));
+    }
     m_dirty = false;
     refreshObjectsView();
     statusBar()->showMessage(tr("Loaded %1 objects from %2").arg(m_annotation.objects.size()).arg(jsonPath), 5000);
