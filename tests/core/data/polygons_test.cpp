@@ -1,4 +1,6 @@
 // Mask -> polygons with holes -> mask: IoU of the round trip per shape and tolerance, vertex counts, hole joining.
+#include <cstdio>
+
 #include <gtest/gtest.h>
 #include <opencv2/imgproc.hpp>
 
@@ -75,6 +77,7 @@ TEST(Polygons, SimplifiedRingsKeepHighIoUAndFewerVertices) {
       const double a = iou(s.mask, rasterizePolygons(joined, s.mask.rows, s.mask.cols));
       const double b = iou(s.mask, rasterizeRings(allRings(comps), s.mask.rows, s.mask.cols));
       EXPECT_DOUBLE_EQ(a, b) << s.name << " t=" << t;
+      std::printf("[ figures  ] %-20s tolerance %.1f: %3zu vertices, IoU %.4f\n", s.name, t, vertices, a);
       if (t <= 0.5 && !s.thin) EXPECT_GE(a, 0.98) << s.name << " t=" << t;
       if (t <= 1.0 && !s.thin) EXPECT_GE(a, 0.95) << s.name << " t=" << t;
       if (s.thin) EXPECT_GE(a, t == 0 ? 1.0 : 0.5) << s.name << " t=" << t;
