@@ -49,8 +49,10 @@ std::vector<ComponentPolygon> maskToComponentPolygons(const cv::Mat& mask, const
 Ring joinHoles(const ComponentPolygon& component);
 
 // All components of an object as one ring (YOLO segmentation allows one polygon per object): each component's
-// joinHoles ring, chained to the next one by a zero-width cut between their closest vertices. Even-odd filling
-// gives the union of the components. Empty list -> empty ring.
+// joinHoles ring, chained by a zero-width cut from one of its vertices (up to 64 evenly spaced ones are tried) to
+// the nearest vertex of what is joined so far. Even-odd filling gives the union of the components (the cut may
+// cross another component, which the even-odd rule also leaves unchanged). Empty list -> empty ring.
+// Cost: O(components x vertices) for the cuts, O(holes x vertices) in joinHoles.
 Ring joinComponents(const std::vector<ComponentPolygon>& components);
 
 // Shoelace signed area in square pixels (positive for outer rings as traced here).
@@ -64,7 +66,8 @@ cv::Mat rasterizeRings(const std::vector<Ring>& rings, int height, int width);
 // The rings of the components (outer and holes), e.g. for rasterizeRings.
 std::vector<Ring> allRings(const std::vector<ComponentPolygon>& components);
 
-// Ring <-> flat list x0, y0, x1, y1, ... (COCO's polygon layout). fromFlat requires an even length.
+// Ring <-> flat list x0, y0, x1, y1, ... (COCO's polygon layout). ringFromFlat requires an even length
+// (cv::Exception otherwise: callers check lengths and report util::Error first).
 std::vector<double> flatten(const Ring& ring);
 Ring ringFromFlat(const std::vector<double>& xy);
 
