@@ -11,7 +11,7 @@ packages=(
   libopencv-dev
   libsqlite3-dev nlohmann-json3-dev
   googletest libgtest-dev libgmock-dev
-  zlib1g-dev libgloo-dev
+  zlib1g-dev libpng-dev libgloo-dev
   xvfb xauth
   clang libclang-rt-14-dev
   python3 python3-numpy python3-sqlalchemy python3-future

@@ -1,5 +1,7 @@
 #include "core/data/rle.h"
 
+#include "core/data/polygons.h"
+
 #include <algorithm>
 #include <cmath>
 
@@ -209,26 +211,11 @@ cv::Mat rasterizePolygons(const std::vector<std::vector<double>>& polygons, int6
 
 std::vector<std::vector<double>> maskToPolygons(const cv::Mat& mask, double tolerance) {
   CV_Assert(mask.type() == CV_8UC1);
-  cv::Mat bin = mask != 0;
-  std::vector<std::vector<cv::Point>> contours;
-  cv::findContours(bin, contours, cv::RETR_EXTERNAL, cv::CHAIN_APPROX_NONE);
+  PolygonOptions options;
+  options.tolerance = tolerance;
+  options.minRingArea = 0;
   std::vector<std::vector<double>> out;
-  for (const auto& contour : contours) {
-    std::vector<cv::Point> simple;
-    if (tolerance > 0) {
-      cv::approxPolyDP(contour, simple, tolerance, true);
-    } else {
-      simple = contour;
-    }
-    if (simple.size() < 3) continue;
-    std::vector<double> poly;
-    poly.reserve(simple.size() * 2);
-    for (const auto& p : simple) {
-      poly.push_back(p.x + 0.5);
-      poly.push_back(p.y + 0.5);
-    }
-    out.push_back(std::move(poly));
-  }
+  for (const auto& c : maskToComponentPolygons(mask, options)) out.push_back(flatten(c.outer));
   return out;
 }
 

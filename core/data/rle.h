@@ -48,8 +48,9 @@ std::array<double, 4> rleBbox(const Rle& rle);
 cv::Mat rasterizePolygons(const std::vector<std::vector<double>>& polygons, int64_t height, int64_t width,
                           const std::string& what = "polygon");
 
-// Outer contours of the mask's components (holes ignored), simplified with Douglas-Peucker at `tolerance` pixels
-// (0 = every boundary pixel). Points are pixel centres (c+0.5, r+0.5); polygons with < 3 points are dropped.
+// Outer rings of the mask's components (holes ignored) as traced by maskToComponentPolygons (polygons.h: through
+// the midpoints of the boundary pixel edges, so rasterizePolygons gives the components back), simplified with
+// Douglas-Peucker at `tolerance` pixels (0 = the exact boundary). Nothing is dropped for its size.
 std::vector<std::vector<double>> maskToPolygons(const cv::Mat& mask, double tolerance = 1.0);
 
 }  // namespace supersam::data

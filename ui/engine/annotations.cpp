@@ -1,5 +1,6 @@
 #include "ui/engine/annotations.h"
 
+#include <algorithm>
 #include <map>
 
 #include <nlohmann/json.hpp>
@@ -10,28 +11,11 @@
 #include "core/util/atomic_file.h"
 #include "core/util/error.h"
 #include "core/util/json_guard.h"
+#include "ui/engine/coco_document.h"
 
 namespace supersam::ui {
 
 namespace {
-cv::Mat toMat(const MaskU8& m) {
-  cv::Mat out(m.height, m.width, CV_8U);
-  std::copy(m.data.begin(), m.data.end(), out.ptr<uint8_t>());
-  return out;
-}
-
-MaskU8 fromMat(const cv::Mat& mat) {
-  MaskU8 m;
-  m.width = mat.cols;
-  m.height = mat.rows;
-  m.data.resize(static_cast<size_t>(mat.rows) * mat.cols);
-  for (int y = 0; y < mat.rows; ++y) {
-    const auto* row = mat.ptr<uint8_t>(y);
-    for (int x = 0; x < mat.cols; ++x) m.data[static_cast<size_t>(y) * mat.cols + x] = row[x] ? 1 : 0;
-  }
-  return m;
-}
-
 nlohmann::json promptsToJson(const PromptSet& p) {
   nlohmann::json j;
   j["points"] = nlohmann::json::array();
@@ -67,31 +51,55 @@ std::array<uint8_t, 3> objectColor(int n) {
   return kPalette[static_cast<size_t>(n < 0 ? 0 : n) % k];
 }
 
-void saveCocoJson(const AnnotationDoc& doc, const std::string& path) {
+namespace detail {
+
+cv::Mat maskToMat(const MaskU8& m) {
+  cv::Mat out(m.height, m.width, CV_8U);
+  std::copy(m.data.begin(), m.data.end(), out.ptr<uint8_t>());
+  return out;
+}
+
+MaskU8 maskFromMat(const cv::Mat& mat) {
+  MaskU8 m;
+  m.width = mat.cols;
+  m.height = mat.rows;
+  m.data.resize(static_cast<size_t>(mat.rows) * mat.cols);
+  for (int y = 0; y < mat.rows; ++y) {
+    const auto* row = mat.ptr<uint8_t>(y);
+    for (int x = 0; x < mat.cols; ++x) m.data[static_cast<size_t>(y) * mat.cols + x] = row[x] ? 1 : 0;
+  }
+  return m;
+}
+
+nlohmann::json cocoDocument(const AnnotationDoc& doc, const std::string& path, const std::vector<std::string>& categories,
+                            const std::function<nlohmann::json(const cv::Mat& mask)>& segmentation) {
   nlohmann::json j;
   j["info"] = {{"description", "SuperSAM Studio annotations"}, {"version", SUPERSAM_VERSION}};
   j["images"] = {{{"id", 1}, {"file_name", doc.imageFile}, {"width", doc.width}, {"height", doc.height}}};
-  std::map<std::string, int> categories;
+  std::map<std::string, int> ids;
   nlohmann::json cats = nlohmann::json::array();
+  for (size_t i = 0; i < categories.size(); ++i) {
+    ids.emplace(categories[i], static_cast<int>(i) + 1);
+    cats.push_back({{"id", static_cast<int>(i) + 1}, {"name", categories[i]}, {"supercategory", "object"}});
+  }
   nlohmann::json anns = nlohmann::json::array();
   int id = 1;
   for (const auto& o : doc.objects) {
-    if (o.mask.width != doc.width || o.mask.height != doc.height) {
+    if (o.mask.width != doc.width || o.mask.height != doc.height ||
+        o.mask.data.size() != static_cast<size_t>(o.mask.width) * static_cast<size_t>(std::max(0, o.mask.height))) {
       throw util::Error("cannot save " + path + ": object '" + o.label + "' has a " + std::to_string(o.mask.width) +
                         "x" + std::to_string(o.mask.height) + " mask, the image is " + std::to_string(doc.width) +
                         "x" + std::to_string(doc.height));
     }
-    auto it = categories.find(o.label);
-    if (it == categories.end()) {
-      it = categories.emplace(o.label, static_cast<int>(categories.size()) + 1).first;
-      cats.push_back({{"id", it->second}, {"name", o.label}, {"supercategory", "object"}});
-    }
-    const auto rle = data::rleFromMask(toMat(o.mask));
+    const auto it = ids.find(o.label);
+    if (it == ids.end()) throw util::Error("cannot save " + path + ": label '" + o.label + "' has no category");
+    const cv::Mat mask = maskToMat(o.mask);
+    const auto rle = data::rleFromMask(mask);
     const auto box = data::rleBbox(rle);
     anns.push_back({{"id", id++},
                     {"image_id", 1},
                     {"category_id", it->second},
-                    {"segmentation", {{"size", {rle.height, rle.width}}, {"counts", data::rleToString(rle)}}},
+                    {"segmentation", segmentation(mask)},
                     {"area", data::rleArea(rle)},
                     {"bbox", {box[0], box[1], box[2], box[3]}},
                     {"iscrowd", 0},
@@ -104,6 +112,21 @@ void saveCocoJson(const AnnotationDoc& doc, const std::string& path) {
   }
   j["categories"] = cats;
   j["annotations"] = anns;
+  return j;
+}
+
+}  // namespace detail
+
+void saveCocoJson(const AnnotationDoc& doc, const std::string& path) {
+  // Categories: the distinct labels, ids from 1 in order of first use.
+  std::vector<std::string> categories;
+  for (const auto& o : doc.objects) {
+    if (std::find(categories.begin(), categories.end(), o.label) == categories.end()) categories.push_back(o.label);
+  }
+  const auto j = detail::cocoDocument(doc, path, categories, [](const cv::Mat& mask) {
+    const auto rle = data::rleFromMask(mask);
+    return nlohmann::json{{"size", {rle.height, rle.width}}, {"counts", data::rleToString(rle)}};
+  });
   util::writeFileAtomic(path, j.dump(1));
 }
 
@@ -151,7 +174,7 @@ AnnotationDoc loadCocoJson(const std::string& path, const std::string& imageFile
       AnnotationObject o;
       const auto cat = a.value("category_id", int64_t{1});
       o.label = names.count(cat) ? names[cat] : "object";
-      o.mask = fromMat(data::rleToMask(rle));
+      o.mask = detail::maskFromMat(data::rleToMask(rle));
       o.score = a.value("score", 0.0);
       o.color = objectColor(static_cast<int>(doc.objects.size()));
       if (a.contains("supersam")) {
@@ -205,7 +228,7 @@ AnnotationDoc loadInstancePng(const std::string& path) {
     if (cv::countNonZero(m) == 0) continue;
     AnnotationObject o;
     o.label = "object " + std::to_string(v);
-    o.mask = fromMat(m);
+    o.mask = detail::maskFromMat(m);
     o.color = objectColor(static_cast<int>(doc.objects.size()));
     doc.objects.push_back(std::move(o));
   }
