@@ -222,6 +222,7 @@ void MainWindow::buildMenus() {
   file->addAction(tr("&Save annotations..."), QKeySequence::Save, this, &MainWindow::saveAnnotationsDialog);
   file->addAction(tr("&Open annotations..."), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_L), this,
                   &MainWindow::loadAnnotationsDialog);
+  buildExportMenu(file);
   file->addAction(tr("&Export subnet..."), QKeySequence(Qt::CTRL | Qt::Key_E), this, &MainWindow::exportSubnet);
   file->addSeparator();
   file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);

@@ -30,11 +30,18 @@ class QToolButton;
 
 namespace supersam::ui {
 
+class BackgroundTask;
 class ElasticPanel;
 class JobDialog;
 class JobRunner;
 enum class JobKind;
 class ParetoPlot;
+
+enum class ExportFormat { CocoPolygons, Yolo, Voc };
+
+// Where an image's annotations are saved: beside it when its folder is writable, else the user's data folder
+// (annotations/<stem>.coco.json).
+QString annotationFileFor(const QString& imagePath);
 
 class MainWindow : public QMainWindow {
   Q_OBJECT
@@ -113,6 +120,10 @@ class MainWindow : public QMainWindow {
   model::ElasticConfig previewSubnet() const;
   const std::optional<PredictionResult>& escalationOffer() const { return m_offer; }
   void useEscalatedMask();  // takes the offered mask as the current one (key U)
+  // Exports (File > Export annotations), in the background: the open image's objects as they are now, and with
+  // wholeFolder the saved annotations of every other image of the open folder. One class list (classes.txt) per
+  // destination folder keeps ids stable across images and exports. false when nothing was started.
+  bool exportAnnotations(ExportFormat format, const QString& folder, bool wholeFolder);
   // Brush / eraser (keys B, E; P back to prompts): strokes edit the selected object's mask, one undo step each.
   void setTool(ImageCanvas::Tool tool);
   void applyStroke(const QVector<QPointF>& imagePoints, double radius, bool erase);
@@ -125,6 +136,7 @@ class MainWindow : public QMainWindow {
   void modelReady(bool ok);
   void resultShown();       // a prediction (or an encode without prompts) reached the screen
   void latencyShown(double ms);
+  void exportDone(bool ok);
 
  public slots:
   void showError(const QString& message);
@@ -142,6 +154,8 @@ class MainWindow : public QMainWindow {
   void buildDocks();
   void buildAnnotateMenu();
   void buildToolActions(QMenu* menu);
+  void buildExportMenu(QMenu* file);
+  void exportAnnotationsDialog(ExportFormat format, bool wholeFolder);
   void pushPreviewSettings();  // the worker's PreviewSettings from the menu, the subnet and the open results
   void onEscalation(const PredictionResult& r);
   void clearEscalationOffer();
@@ -187,6 +201,7 @@ class MainWindow : public QMainWindow {
   QAction* m_escalateAction = nullptr;
   QToolButton* m_offerButton = nullptr;
   std::vector<QAction*> m_previewModes;
+  BackgroundTask* m_exportTask = nullptr;
   std::vector<QAction*> m_toolActions;  // prompt, brush, eraser (ImageCanvas::Tool order)
   double m_escalateThreshold = 0.8;
   std::vector<model::ElasticConfig> m_ladder;  // the open results' front, ascending

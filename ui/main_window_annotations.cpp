@@ -128,15 +128,7 @@ QString MainWindow::autosavePath() const {
   return userDataDir("autosave") + "/" + QFileInfo(m_imagePath).completeBaseName() + "-" + key + ".coco.json";
 }
 
-QString MainWindow::defaultAnnotationPath() const {
-  if (m_imagePath.isEmpty()) return {};
-  const QFileInfo image(m_imagePath);
-  const QString name = image.completeBaseName() + ".coco.json";
-  const QFileInfo folder(image.absolutePath());
-  const QFileInfo beside(image.absolutePath() + "/" + name);
-  if (folder.isWritable() && (!beside.exists() || beside.isWritable())) return beside.absoluteFilePath();
-  return userDataDir("annotations") + "/" + name;
-}
+QString MainWindow::defaultAnnotationPath() const { return annotationFileFor(m_imagePath); }
 
 void MainWindow::restoreAutosave() {
   const QString autosave = autosavePath();
