@@ -136,8 +136,8 @@ void MainWindow::buildDocks() {
 
   auto* right = new QWidget;
   auto* rl = new QVBoxLayout(right);
-  auto* candBox = new QLabel(tr("Mask candidates (predicted IoU):"), right);
-  rl->addWidget(candBox);
+  m_candidatesLabel = new QLabel(tr("Mask candidates (predicted IoU):"), right);
+  rl->addWidget(m_candidatesLabel);
   auto* candRow = new QHBoxLayout;
   m_candidateGroup = new QButtonGroup(this);
   m_candidateGroup->setExclusive(true);

@@ -192,6 +192,7 @@ class MainWindow : public QMainWindow {
   QToolButton* m_candidateButtons[3];
   QButtonGroup* m_candidateGroup;
   QLabel* m_modelLabel;
+  QLabel* m_candidatesLabel = nullptr;
   QLabel* m_timing;
   QMenu* m_recentImages = nullptr;
   QMenu* m_recentModels = nullptr;

@@ -276,9 +276,14 @@ void MainWindow::onResult(const PredictionResult& r) {
     timing += tr("decode %1 ms").arg(r.decodeMs, 0, 'f', 1);
   }
   if (r.preview) {
-    timing = tr("preview (%1 M parameters): first mask after %2 ms; the chosen subnet is encoding...")
-                 .arg(m_space.figures(m_space.parse(r.subnet)).params / 1e6, 0, 'f', 2)
-                 .arg(r.sinceImageMs >= 0 ? r.sinceImageMs : r.decodeMs, 0, 'f', 0);
+    const double previewM = m_space.figures(m_space.parse(r.subnet)).params / 1e6;
+    timing = r.sinceImageMs >= 0
+                 ? tr("PREVIEW (%1 M parameters): first mask after %2 ms; the chosen subnet is encoding...")
+                       .arg(previewM, 0, 'f', 2)
+                       .arg(r.sinceImageMs, 0, 'f', 0)
+                 : tr("PREVIEW (%1 M parameters): decoded in %2 ms; the chosen subnet is encoding...")
+                       .arg(previewM, 0, 'f', 2)
+                       .arg(r.decodeMs, 0, 'f', 0);
   } else if (r.sinceImageMs >= 0) {
     timing += tr(" | image ready after %1 ms").arg(r.sinceImageMs, 0, 'f', 0);
   }
@@ -316,6 +321,9 @@ void MainWindow::selectCandidate(int i) {
 }
 
 void MainWindow::updateCandidates() {
+  m_candidatesLabel->setText(m_result && m_result->preview
+                                 ? tr("Mask candidates of the PREVIEW (predicted IoU; the chosen subnet follows):")
+                                 : tr("Mask candidates (predicted IoU):"));
   for (int i = 0; i < 3; ++i) {
     auto* b = m_candidateButtons[i];
     const bool has = m_result && i < static_cast<int>(m_result->masks.size());
