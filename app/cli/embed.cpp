@@ -73,6 +73,7 @@ int runEmbed(const std::vector<std::string>& argv) {
 
   struct sigaction sa {};
   sa.sa_handler = onEmbedSigint;
+  sa.sa_flags = SA_RESETHAND;  // a second Ctrl+C kills
   struct sigaction old {};
   sigaction(SIGINT, &sa, &old);
   util::JobControl control;

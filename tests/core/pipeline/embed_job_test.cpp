@@ -15,6 +15,7 @@
 #include "core/infer/predictor.h"
 #include "core/pipeline/embed_job.h"
 #include "core/supernet/supernet_info.h"
+#include "core/util/atomic_file.h"
 #include "core/util/error.h"
 #include "core/util/runtime.h"
 #include "tests/common/cli.h"
@@ -195,4 +196,37 @@ TEST(EmbedCli, EndToEndWithExitCodes) {
   EXPECT_EQ(broken.rc, 1) << broken.output;
   EXPECT_NE(broken.output.find("reused 2, failed 1"), std::string::npos) << broken.output;
   EXPECT_NE(broken.output.find("FAILED  broken.jpg"), std::string::npos) << broken.output;
+}
+
+TEST(EmbedCli, SigintStopsBetweenImagesKeepsTheEntriesAndAReRunEncodesTheRest) {
+  const std::string folder = photoFolder("embed-sigint", 12);
+  const std::string root = fs::path(folder).parent_path().string();
+  const std::string cmd = "'" + test::supersamPath() + "' embed --checkpoint '" + demoCheckpoint() + "' --cache '" +
+                          root + "/cache' --threads 1 --folder '" + folder + "'";
+  // Started in the background; SIGINT as soon as the first image is reported.
+  const std::string script = cmd + " > '" + root + "/log' 2>&1 & pid=$!; "
+                             "while ! grep -q '^\\[1/12\\]' '" + root + "/log' 2>/dev/null; do "
+                             "kill -0 $pid 2>/dev/null || break; sleep 0.01; done; "
+                             "kill -INT $pid; wait $pid; echo rc=$?";
+  {
+    std::ofstream(root + "/run.sh") << script << "\n";
+  }
+  FILE* p = popen(("bash '" + root + "/run.sh'").c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  std::string out;
+  char buf[256];
+  while (fgets(buf, sizeof buf, p)) out += buf;
+  pclose(p);
+  const std::string log = util::readFileBytes(root + "/log");
+  EXPECT_NE(out.find("rc=130"), std::string::npos) << out << log;
+  EXPECT_NE(log.find("cancelled"), std::string::npos) << log;
+  const int64_t kept = infer::EmbeddingCache(root + "/cache", 64 << 20).entryCount();
+  EXPECT_GE(kept, 1);
+  EXPECT_LT(kept, 12);
+
+  const auto rerun = test::runSupersam(cmd.substr(cmd.find(" embed ")));
+  EXPECT_EQ(rerun.rc, 0) << rerun.output;
+  EXPECT_NE(rerun.output.find("encoded " + std::to_string(12 - kept) + ", reused " + std::to_string(kept)),
+            std::string::npos)
+      << rerun.output;
 }
