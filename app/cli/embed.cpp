@@ -104,7 +104,8 @@ int runEmbed(const std::vector<std::string>& argv) {
               s.cancelled ? ", the rest not visited (cancelled)" : "");
   std::printf("wrote %.2f MiB, evicted %lld entries; the cache holds %.2f MiB (limit %lld MiB)\n", mib(s.bytesWritten),
               static_cast<long long>(s.evicted), mib(s.cacheBytes), maxMb);
-  std::printf("time %.2f s (model load %.2f s)", s.seconds, s.loadSeconds);
+  std::printf("time %.2f s (model load %.2f s, of which hashing the checkpoint %.2f s)", s.seconds, s.loadSeconds,
+              s.fingerprintSeconds);
   if (s.encoded > 0) std::printf(", encode %.1f ms/image", 1000.0 * s.encodeSeconds / static_cast<double>(s.encoded));
   if (s.reused > 0) std::printf(", cache read %.2f ms/image", 1000.0 * s.reuseSeconds / static_cast<double>(s.reused));
   if (s.encoded > 0 && s.reused > 0) {

@@ -55,7 +55,9 @@ EmbedStats embedFolder(const EmbedJob& job, const util::JobControl& control, con
           ? supernet::Subnet::full(arch)
           : supernet::resolveSubnet(job.subnet, supernet::readSupernetInfo(loaded.metadata, arch).space, arch);
   stats.subnet = subnet.toString();
+  const auto fp0 = Clock::now();
   stats.modelFingerprint = infer::modelFingerprint(job.checkpoint, arch);
+  stats.fingerprintSeconds = secondsSince(fp0);
   stats.loadSeconds = secondsSince(start);
 
   infer::Predictor predictor(loaded.sam);

@@ -60,6 +60,7 @@ struct EmbedStats {
   bool cancelled = false;        // stopped between images; images - encoded - reused - failed were not visited
   double seconds = 0;            // the whole job, model load included
   double loadSeconds = 0;        // model load + fingerprint
+  double fingerprintSeconds = 0; // of which hashing the checkpoint file (modelFingerprint)
   double encodeSeconds = 0;      // sum over encoded images of read + encode + store
   double reuseSeconds = 0;       // sum over reused images of the cache read
 };
