@@ -98,14 +98,15 @@ int runEmbed(const std::vector<std::string>& argv) {
   }
   sigaction(SIGINT, &old, nullptr);
 
+  for (const auto& w : s.warnings) std::fprintf(stderr, "embed: warning: %s\n", w.c_str());
   std::printf("cache %s (subnet %s)\n", s.cacheDir.c_str(), s.subnet.c_str());
   std::printf("images %lld: encoded %lld, reused %lld, failed %lld%s\n", static_cast<long long>(s.images),
               static_cast<long long>(s.encoded), static_cast<long long>(s.reused), static_cast<long long>(s.failed),
               s.cancelled ? ", the rest not visited (cancelled)" : "");
   std::printf("wrote %.2f MiB, evicted %lld entries; the cache holds %.2f MiB (limit %lld MiB)\n", mib(s.bytesWritten),
               static_cast<long long>(s.evicted), mib(s.cacheBytes), maxMb);
-  std::printf("time %.2f s (model load %.2f s, of which hashing the checkpoint %.2f s)", s.seconds, s.loadSeconds,
-              s.fingerprintSeconds);
+  std::printf("time %.2f s (model load %.2f s, of which hashing the checkpoint %.2f s%s)", s.seconds, s.loadSeconds,
+              s.fingerprintSeconds, s.modelBuilt ? "" : "; every image cached, the model was not built");
   if (s.encoded > 0) std::printf(", encode %.1f ms/image", 1000.0 * s.encodeSeconds / static_cast<double>(s.encoded));
   if (s.reused > 0) std::printf(", cache read %.2f ms/image", 1000.0 * s.reuseSeconds / static_cast<double>(s.reused));
   if (s.encoded > 0 && s.reused > 0) {

@@ -2,11 +2,13 @@
 
 #include <chrono>
 #include <filesystem>
+#include <optional>
 
 #include <ATen/ATen.h>
 
 #include "core/data/dataset.h"
 #include "core/infer/model_loader.h"
+#include "core/io/checkpoint.h"
 #include "core/infer/predictor.h"
 #include "core/pipeline/calibrate_job.h"
 #include "core/supernet/supernet_info.h"
@@ -19,6 +21,12 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 double secondsSince(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// The checkpoint does not make a model: an error of the whole job, not of the image being encoded.
+class ModelError : public util::Error {
+ public:
+  using util::Error::Error;
+};
 }  // namespace
 
 infer::EmbeddingKey embeddingKeyFor(const std::string& imageHash, const std::string& modelFingerprint,
@@ -48,19 +56,34 @@ EmbedStats embedFolder(const EmbedJob& job, const util::JobControl& control, con
   stats.cacheDir = job.cacheDir.empty() ? infer::defaultEmbeddingCacheDir() : job.cacheDir;
   const infer::EmbeddingCache cache(stats.cacheDir, job.maxCacheBytes);
 
-  infer::LoadedModel loaded = infer::loadModel(job.checkpoint, job.arch);
-  const model::SamArch& arch = loaded.arch;
+  // The checkpoint is read once; the model is built from it only at the first image that is not cached.
+  std::optional<io::Checkpoint> checkpoint = io::readCheckpoint(job.checkpoint);
+  const std::optional<std::string> archOverride = infer::archOverrideFor(job.checkpoint, job.arch);
+  const model::SamArch arch = infer::archForCheckpoint(*checkpoint, archOverride);
   const supernet::Subnet subnet =
       job.subnet.empty()
           ? supernet::Subnet::full(arch)
-          : supernet::resolveSubnet(job.subnet, supernet::readSupernetInfo(loaded.metadata, arch).space, arch);
+          : supernet::resolveSubnet(job.subnet, supernet::readSupernetInfo(checkpoint->metadata, arch).space, arch);
   stats.subnet = subnet.toString();
   const auto fp0 = Clock::now();
   stats.modelFingerprint = infer::modelFingerprint(job.checkpoint, arch);
   stats.fingerprintSeconds = secondsSince(fp0);
   stats.loadSeconds = secondsSince(start);
 
-  infer::Predictor predictor(loaded.sam);
+  std::optional<infer::Predictor> predictor;
+  const auto buildModel = [&]() {
+    const auto b0 = Clock::now();
+    try {
+      infer::LoadedModel loaded = infer::loadModel(*checkpoint, archOverride);
+      stats.warnings = loaded.warnings;
+      predictor.emplace(loaded.sam);
+    } catch (const util::Error& e) {
+      throw ModelError(e.what());  // not a problem of the image at hand: the job stops
+    }
+    checkpoint.reset();  // the model holds the weights now
+    stats.modelBuilt = true;
+    stats.loadSeconds += secondsSince(b0);
+  };
   const model::ElasticConfig cfg = subnet.toElastic();
   const int64_t n = stats.images;
   for (int64_t i = 0; i < n; ++i) {
@@ -89,9 +112,10 @@ EmbedStats embedFolder(const EmbedJob& job, const util::JobControl& control, con
         if (infer::hashFile(path) != hash) {
           throw util::Error("image '" + path + "' changed while it was being read; run again to encode it");
         }
-        predictor.setImage(image, cfg);
+        if (!predictor) buildModel();
+        predictor->setImage(image, cfg);
         const infer::PutResult put =
-            cache.put(key, {predictor.embedding(), predictor.originalSize(), predictor.inputSize()});
+            cache.put(key, {predictor->embedding(), predictor->originalSize(), predictor->inputSize()});
         ev.outcome = EmbedOutcome::Encoded;
         ev.seconds = secondsSince(t0);
         ++stats.encoded;
@@ -99,6 +123,8 @@ EmbedStats embedFolder(const EmbedJob& job, const util::JobControl& control, con
         stats.bytesWritten += put.bytes;
         stats.evicted += put.evicted;
       }
+    } catch (const ModelError&) {
+      throw;
     } catch (const util::Error& e) {
       ev.outcome = EmbedOutcome::Failed;
       ev.reason = e.what();

@@ -1,7 +1,9 @@
 #pragma once
 // Pre-encoding a folder of images into the embedding cache (core/infer/embedding_cache.h): the job behind
 // `supersam embed` and the studio's background pre-encoding, plus the one key rule both use to look an image up.
-// Each image is hashed, looked up, and encoded (infer::Predictor with the subnet's ElasticConfig) only when missing.
+// Each image is hashed, looked up, and encoded (infer::Predictor with the subnet's ElasticConfig) only when missing;
+// the model itself is built from the checkpoint at the first miss, so a pass where everything is cached only reads
+// the checkpoint (for its arch, subnet space and fingerprint).
 // An unreadable image is reported by name and skipped; the rest continue. Cancel is checked between images: the
 // entries written stay (they are the resume: a re-run encodes only what is missing) and the job returns with
 // `cancelled` set rather than throwing.
@@ -59,7 +61,9 @@ struct EmbedStats {
   int64_t cacheBytes = 0;        // the cache folder's total at the end
   bool cancelled = false;        // stopped between images; images - encoded - reused - failed were not visited
   double seconds = 0;            // the whole job, model load included
-  double loadSeconds = 0;        // model load + fingerprint
+  bool modelBuilt = false;       // the model was built: only when an image missed (an all-cached pass skips it)
+  std::vector<std::string> warnings;  // the model loader's (infer::LoadedModel::warnings)
+  double loadSeconds = 0;        // reading the checkpoint + fingerprint + building the model (when built)
   double fingerprintSeconds = 0; // of which hashing the checkpoint file (modelFingerprint)
   double encodeSeconds = 0;      // sum over encoded images of read + encode + store
   double reuseSeconds = 0;       // sum over reused images of the cache read

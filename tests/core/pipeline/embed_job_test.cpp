@@ -74,6 +74,8 @@ TEST(EmbedJob, SecondPassReusesEveryEntryAndTheyAreThePredictorsEmbeddings) {
   EXPECT_EQ(second.encoded, 0);
   EXPECT_EQ(second.reused, 3);
   EXPECT_EQ(second.bytesWritten, 0);
+  EXPECT_TRUE(first.modelBuilt);
+  EXPECT_FALSE(second.modelBuilt);  // everything cached: the model is never built
 
   // The stored entry of the first photo is what the predictor computes with the smallest subnet.
   infer::LoadedModel loaded = infer::loadModel(demoCheckpoint());
@@ -160,6 +162,11 @@ TEST(EmbedJob, BadInputsAreErrorsNamingTheValue) {
   bad = jobFor(photos, dir + "/c");
   bad.checkpoint = dir + "/missing.safetensors";
   EXPECT_NE(message(bad).find("missing.safetensors"), std::string::npos);
+  // A checkpoint that does not fit the arch it is told: an error of the job (at the first image to encode), not a
+  // failure of that image.
+  bad = jobFor(photos, dir + "/c");
+  bad.arch = "vit_b";
+  EXPECT_NE(message(bad).find("does not fit the architecture"), std::string::npos) << message(bad);
 }
 
 TEST(EmbedCli, EndToEndWithExitCodes) {
