@@ -76,7 +76,11 @@ using EmbedImageFn = std::function<void(const EmbedImageEvent&)>;
 // Progress: images visited / total, with the file name.
 EmbedStats embedFolder(const EmbedJob& job, const util::JobControl& control, const EmbedImageFn& onImage = {});
 
-// The key of an image for a model and subnet: the studio calls it (with the image file's hash) when it opens an image.
+// The key of an image for a model and subnet. The studio's lookup when it opens an image (fingerprint computed once
+// per model load, with the loaded arch):
+//   if (auto hit = cache.get(embeddingKeyFor(infer::hashFile(img), fingerprint, subnet, arch), arch))
+//     predictor.setEmbedding(hit->embedding, hit->originalHW, hit->inputHW);   // no encoder wait
+//   else { predictor.setImage(rgb, subnet.toElastic()); cache.put(key, {predictor.embedding(), ...}); }
 infer::EmbeddingKey embeddingKeyFor(const std::string& imageHash, const std::string& modelFingerprint,
                                     const supernet::Subnet& subnet, const model::SamArch& arch);
 
