@@ -33,13 +33,19 @@ double secondsSince(std::chrono::steady_clock::time_point t) {
 }
 }  // namespace
 
-std::vector<std::string> listCalibrationImages(const std::string& dir, int64_t maxImages) {
-  if (!fs::is_directory(dir)) throw util::Error("calibration images: '" + dir + "' is not a folder");
+std::vector<std::string> listFolderImages(const std::string& dir) {
+  if (!fs::is_directory(dir)) throw util::Error("images: '" + dir + "' is not a folder");
   std::vector<std::string> files;
   for (const auto& e : fs::directory_iterator(dir)) {
     if (e.is_regular_file() && isImageFile(e.path())) files.push_back(e.path().string());
   }
   std::sort(files.begin(), files.end());
+  return files;
+}
+
+std::vector<std::string> listCalibrationImages(const std::string& dir, int64_t maxImages) {
+  if (!fs::is_directory(dir)) throw util::Error("calibration images: '" + dir + "' is not a folder");
+  std::vector<std::string> files = listFolderImages(dir);
   if (files.empty()) throw util::Error("calibration images: no jpg/png/bmp/tif images in '" + dir + "'");
   if (maxImages > 0 && static_cast<int64_t>(files.size()) > maxImages) files.resize(static_cast<size_t>(maxImages));
   return files;

@@ -47,7 +47,11 @@ using NoteFn = std::function<void(const std::string&)>;
 // util::Error naming the file/value on bad input; util::Cancelled when cancelled (nothing written).
 CalibrateOutcome calibrateCheckpoint(const CalibrateJob& job, const util::JobControl& control, const NoteFn& note = {});
 
-// The calibration images of a folder (jpg/png/bmp/tif, sorted by name, the first maxImages). util::Error otherwise.
+// The images of a folder for any job (calibration, embedding): its jpg/jpeg/png/bmp/tif/tiff files (extension in
+// any case), sorted by name, sub-folders not entered; possibly none. util::Error when `dir` is not a folder.
+std::vector<std::string> listFolderImages(const std::string& dir);
+
+// The calibration images of a folder (listFolderImages, the first maxImages). util::Error when there are none.
 std::vector<std::string> listCalibrationImages(const std::string& dir, int64_t maxImages);
 
 }  // namespace supersam::pipeline
