@@ -26,6 +26,7 @@ class QComboBox;
 class QLabel;
 class QListWidget;
 class QMenu;
+class QTimer;
 class QToolButton;
 
 namespace supersam::ui {
@@ -124,6 +125,9 @@ class MainWindow : public QMainWindow {
   // wholeFolder the saved annotations of every other image of the open folder. One class list (classes.txt) per
   // destination folder keeps ids stable across images and exports. false when nothing was started.
   bool exportAnnotations(ExportFormat format, const QString& folder, bool wholeFolder);
+  // The embedding cache's folder (settings "cache/dir", else core's default under the user's cache folder).
+  QString embeddingCacheDir() const;
+  bool preEncoding() const;
   // Brush / eraser (keys B, E; P back to prompts): strokes edit the selected object's mask, one undo step each.
   void setTool(ImageCanvas::Tool tool);
   void applyStroke(const QVector<QPointF>& imagePoints, double radius, bool erase);
@@ -137,6 +141,7 @@ class MainWindow : public QMainWindow {
   void resultShown();       // a prediction (or an encode without prompts) reached the screen
   void latencyShown(double ms);
   void exportDone(bool ok);
+  void preEncodeDone(bool ok);
 
  public slots:
   void showError(const QString& message);
@@ -155,6 +160,10 @@ class MainWindow : public QMainWindow {
   void buildAnnotateMenu();
   void buildToolActions(QMenu* menu);
   void buildExportMenu(QMenu* file);
+  void buildCacheActions(QMenu* menu);
+  void applyCacheSettings();          // the worker's embedding cache from the settings
+  void schedulePreEncode(int delayMs);
+  void startPreEncode();
   void exportAnnotationsDialog(ExportFormat format, bool wholeFolder);
   void pushPreviewSettings();  // the worker's PreviewSettings from the menu, the subnet and the open results
   void onEscalation(const PredictionResult& r);
@@ -203,6 +212,13 @@ class MainWindow : public QMainWindow {
   QToolButton* m_offerButton = nullptr;
   std::vector<QAction*> m_previewModes;
   BackgroundTask* m_exportTask = nullptr;
+  BackgroundTask* m_embedTask = nullptr;
+  QAction* m_useCacheAction = nullptr;
+  QAction* m_preEncodeAction = nullptr;
+  QTimer* m_preEncodeTimer = nullptr;
+  bool m_preEncodeAgain = false;
+  QString m_preEncodedFor;  // subnet of the last pre-encoding started
+  QString m_archOverride;   // of the open checkpoint
   std::vector<QAction*> m_toolActions;  // prompt, brush, eraser (ImageCanvas::Tool order)
   double m_escalateThreshold = 0.8;
   std::vector<model::ElasticConfig> m_ladder;  // the open results' front, ascending

@@ -72,6 +72,8 @@ void MainWindow::buildAnnotateMenu() {
   });
   menu->addAction(tr("&Use the better mask"), QKeySequence(Qt::Key_U), this, &MainWindow::useEscalatedMask);
   menu->addSeparator();
+  buildCacheActions(menu);
+  menu->addSeparator();
   buildToolActions(menu);
 }
 

@@ -121,7 +121,10 @@ bool MainWindow::openFolder(const QString& dir) {
   m_folder = list;
   m_folderIndex = 0;
   addRecent("recent/images", dir);
-  if (openImage(m_folder.first())) return true;
+  if (openImage(m_folder.first())) {
+    if (m_space.valid()) schedulePreEncode(0);
+    return true;
+  }
   // The first image is unreadable: the folder stays open, D moves on.
   return false;
 }
@@ -152,6 +155,7 @@ void MainWindow::stepImage(int delta) {
 
 void MainWindow::loadCheckpoint(const QString& path, const QString& archOverride) {
   m_busy = true;
+  m_archOverride = archOverride;
   m_loadingModel = path;
   m_modelLabel->setText(tr("Loading %1...").arg(QFileInfo(path).fileName()));
   m_inference->worker()->postLoad(path, archOverride);
@@ -173,6 +177,7 @@ void MainWindow::onModelLoaded(const ModelInfo& info, const SubnetSpace& space) 
   for (const auto& w : info.warnings) showError(tr("Warning: %1").arg(QString::fromStdString(w)));
   pushPreviewSettings();
   requestInference();
+  if (!m_folder.isEmpty()) schedulePreEncode(0);
   emit modelReady(true);
 }
 
@@ -196,6 +201,9 @@ void MainWindow::onSubnetChanged(const model::ElasticConfig& cfg) {
   m_subnet = m_space.normalised(cfg);
   updateParetoMarker();
   pushPreviewSettings();
+  if (!m_folder.isEmpty() && m_preEncodedFor != QString::fromStdString(m_space.toString(m_subnet))) {
+    schedulePreEncode(3000);  // after the user settles on a subnet
+  }
   requestInference();
 }
 
@@ -236,6 +244,7 @@ void MainWindow::requestInference(bool measureLatency) {
   req.id = m_nextRequest++;
   req.image = m_image;
   req.imageSerial = m_imageSerial;
+  req.imagePath = m_imagePath.toStdString();
   req.subnet = m_subnet;
   req.prompts = m_prompts;
   req.withReference = m_useReference->isChecked();
@@ -285,6 +294,7 @@ void MainWindow::onResult(const PredictionResult& r) {
                        .arg(previewM, 0, 'f', 2)
                        .arg(r.decodeMs, 0, 'f', 0);
   } else if (r.sinceImageMs >= 0) {
+    if (r.fromCache) timing = tr("embedding from the cache (pre-encoded)") + (timing.isEmpty() ? "" : ", " + timing);
     timing += tr(" | image ready after %1 ms").arg(r.sinceImageMs, 0, 'f', 0);
   }
   if (roundTrip >= 0) timing += tr(" | shown after %1 ms").arg(roundTrip);

@@ -10,11 +10,13 @@
 #include <c10/core/InferenceMode.h>
 #include <nlohmann/json.hpp>
 
+#include "core/infer/embedding_cache.h"
 #include "core/infer/incremental_encoder.h"
 #include "core/infer/model_loader.h"
 #include "core/infer/predictor.h"
 #include "core/io/checkpoint.h"
 #include "core/model/sam.h"
+#include "core/pipeline/embed_job.h"
 #include "core/supernet/extract.h"
 #include "core/supernet/supernet_info.h"
 #include "core/util/error.h"
@@ -101,6 +103,30 @@ struct SessionEngine::Impl {
   }
   infer::Prediction decode(const PromptSet& ps, bool refine) { return decodeOn(*current, lowRes, ps, refine); }
 
+  // The on-disk embedding cache: the model's fingerprint (computed on first use), the image file's hash.
+  std::optional<infer::EmbeddingCache> cache;
+  std::string fingerprint;
+  std::string imagePath, imageHash;
+  bool embeddingFromCache = false;
+
+  infer::EmbeddingKey keyFor(const model::ElasticConfig& cfg) {
+    if (fingerprint.empty()) fingerprint = infer::modelFingerprint(info.path, loaded->arch);
+    if (imageHash.empty()) imageHash = infer::hashFile(imagePath);
+    const auto subnet = supernet::Subnet::parse(space.toString(cfg), loaded->arch);
+    return pipeline::embeddingKeyFor(imageHash, fingerprint, subnet, loaded->arch);
+  }
+  bool fromCache(const model::ElasticConfig& cfg) {
+    if (!cache || imagePath.empty() || !hasImage) return false;
+    auto hit = cache->get(keyFor(cfg), loaded->arch);
+    if (!hit || hit->originalHW != originalHW || hit->inputHW != inputHW) return false;
+    current->setEmbedding(hit->embedding, originalHW, inputHW);
+    lowRes.clear();
+    encodedCfg = cfg;
+    haveEmbedding = true;
+    embeddingFromCache = true;
+    return true;
+  }
+
   // The escalation's second embedding (runAlternative) and its refinement cache.
   std::unique_ptr<infer::Predictor> alt;
   model::ElasticConfig altCfg;
@@ -123,10 +149,12 @@ struct SessionEngine::Impl {
       haveEmbedding = true;
       return depth;
     }
+    if (fromCache(cfg)) return depth;
     infer::IncrementalEncoder::BlockHook blockHook;
     if (hook) blockHook = [&hook](int64_t b) { hook(static_cast<int>(b)); };
     const at::Tensor emb = encoder->encode(cfg, blockHook);
     current->setEmbedding(emb, originalHW, inputHW);
+    embeddingFromCache = false;
     lowRes.clear();
     encodedCfg = cfg;
     haveEmbedding = true;
@@ -190,6 +218,10 @@ ModelInfo SessionEngine::loadModel(const std::string& path, const std::string& a
   d.current = std::make_unique<infer::Predictor>(d.sam());
   d.reference.reset();
   d.encoder = std::make_unique<infer::IncrementalEncoder>(d.sam()->image_encoder);
+  d.fingerprint.clear();
+  d.imagePath.clear();
+  d.imageHash.clear();
+  d.embeddingFromCache = false;
   d.alt.reset();
   d.altLowRes.clear();
   d.haveEmbedding = false;
@@ -202,8 +234,11 @@ bool SessionEngine::hasModel() const { return m_impl->loaded.has_value(); }
 SubnetSpace SessionEngine::space() const { return m_impl->space; }
 const std::string& SessionEngine::modelPath() const { return m_impl->info.path; }
 
-void SessionEngine::setImage(const ImageRgb& image) {
+void SessionEngine::setImage(const ImageRgb& image, const std::string& imagePath) {
   auto& d = *m_impl;
+  d.imagePath = image.empty() ? std::string() : imagePath;
+  d.imageHash.clear();
+  d.embeddingFromCache = false;
   d.haveEmbedding = false;
   if (d.encoder) d.encoder->clear();
   d.reference.reset();
@@ -226,6 +261,29 @@ void SessionEngine::setImage(const ImageRgb& image) {
 }
 
 bool SessionEngine::hasImage() const { return m_impl->hasImage; }
+
+void SessionEngine::setEmbeddingCache(const std::string& dir, int64_t maxBytes) {
+  if (dir.empty()) {
+    m_impl->cache.reset();
+    return;
+  }
+  m_impl->cache.emplace(dir, maxBytes);
+}
+
+bool SessionEngine::loadCached(const model::ElasticConfig& cfg) {
+  auto& d = *m_impl;
+  if (!hasModel()) return false;
+  const auto c = d.space.normalised(cfg);
+  if (d.haveEmbedding && c == d.encodedCfg) return d.embeddingFromCache;
+  return d.fromCache(c);
+}
+
+void SessionEngine::storeCurrent() {
+  auto& d = *m_impl;
+  if (!d.cache || d.imagePath.empty() || !d.hasImage || !d.haveEmbedding || d.embeddingFromCache) return;
+  d.cache->put(d.keyFor(d.encodedCfg), {d.current->embedding(), d.originalHW, d.inputHW});
+  d.embeddingFromCache = true;  // stored: the same embedding is not written twice
+}
 
 namespace {
 PredictionResult toResult(const infer::Prediction& pred) {

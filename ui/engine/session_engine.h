@@ -30,8 +30,18 @@ class SessionEngine {
   bool hasModel() const;
   SubnetSpace space() const;  // invalid when no model
 
-  // Drops every cached embedding. An empty image clears the session's image.
-  void setImage(const ImageRgb& image);
+  // Drops every cached embedding. An empty image clears the session's image. imagePath (optional): the file the
+  // image was read from, the key of the on-disk embedding cache.
+  void setImage(const ImageRgb& image, const std::string& imagePath = {});
+
+  // The on-disk embedding cache (core/infer/embedding_cache.h) shared with `supersam embed` and the studio's
+  // pre-encoding: an empty dir turns it off. Throws util::Error when the folder cannot be used.
+  void setEmbeddingCache(const std::string& dir, int64_t maxBytes);
+  // Makes the cached embedding of the current image for `cfg` the current one when the cache has it (no encoder
+  // wait). False when there is no cache, no image path, or no entry.
+  bool loadCached(const model::ElasticConfig& cfg);
+  // Stores the current embedding in the cache (no-op when it came from there, or without a cache or image path).
+  void storeCurrent();
   bool hasImage() const;
 
   // Brings the embedding up to date for `cfg` (incremental from the first changed block when the previous

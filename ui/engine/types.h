@@ -93,6 +93,7 @@ struct PredictionResult {
   bool preview = false;
   std::string finalSubnet;    // with preview: the subnet being encoded meanwhile
   double sinceImageMs = -1;   // ms from the start of work on a newly opened image to this result; -1 otherwise
+  bool fromCache = false;     // the embedding came from the on-disk embedding cache (no encoder run)
 };
 
 // Elastic annotation settings of the interactive session (the inference worker applies them).

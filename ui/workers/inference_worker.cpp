@@ -22,6 +22,20 @@ namespace {
 struct Superseded {};
 }  // namespace
 
+void InferenceWorker::postCacheSettings(const QString& dir, qint64 maxBytes) {
+  QMetaObject::invokeMethod(
+      this,
+      [this, dir, maxBytes]() {
+        try {
+          m_engine->setEmbeddingCache(dir.toStdString(), maxBytes);
+        } catch (const std::exception& e) {
+          m_engine->setEmbeddingCache({}, 0);
+          emit requestFailed(0, tr("Embedding cache off: %1").arg(QString::fromStdString(e.what())));
+        }
+      },
+      Qt::QueuedConnection);
+}
+
 void InferenceWorker::setPreview(PreviewSettings settings) {
   std::lock_guard<std::mutex> lock(m_mutex);
   m_preview = std::move(settings);
@@ -51,14 +65,14 @@ void InferenceWorker::postExport(const model::ElasticConfig& cfg, const QString&
   QMetaObject::invokeMethod(
       this,
       [this, cfg, path]() {
-        emit busyChanged(true);
+        setBusy(true);
         try {
           m_engine->exportSubnet(cfg, path.toStdString());
           emit exportFinished(true, path);
         } catch (const std::exception& e) {
           emit exportFinished(false, QString::fromStdString(e.what()));
         }
-        emit busyChanged(false);
+        setBusy(false);
       },
       Qt::QueuedConnection);
 }
@@ -70,7 +84,7 @@ void InferenceWorker::processLoad() {
     load.swap(m_pendingLoad);
   }
   if (!load) return;
-  emit busyChanged(true);
+  setBusy(true);
   try {
     ModelInfo info = m_engine->loadModel(load->first.toStdString(), load->second.toStdString());
     m_latency.clear();
@@ -79,7 +93,7 @@ void InferenceWorker::processLoad() {
   } catch (const std::exception& e) {
     emit modelFailed(QString::fromStdString(e.what()));
   }
-  emit busyChanged(false);
+  setBusy(false);
 }
 
 void InferenceWorker::processPending() {
@@ -92,7 +106,7 @@ void InferenceWorker::processPending() {
   }
   if (!req) return;  // an older wake-up whose request was superseded and already served
   if (!m_engine->hasModel() || !req->image || req->image->empty()) return;
-  emit busyChanged(true);
+  setBusy(true);
   const auto t0 = std::chrono::steady_clock::now();
   const auto since = [&t0]() {
     return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
@@ -101,11 +115,20 @@ void InferenceWorker::processPending() {
     const bool newImage = req->imageSerial != m_imageSerial;
     if (newImage) {
       m_imageSerial = 0;  // until the image is set (setImage may throw)
-      m_engine->setImage(*req->image);
+      m_engine->setImage(*req->image, req->imagePath);
       m_imageSerial = req->imageSerial;
     }
     const SubnetSpace space = m_engine->space();
-    const bool preview = newImage && settings.enabled && !settings.subnet.empty() &&
+    // A pre-encoded image (embedding cache) needs neither the encoder nor a preview.
+    bool cached = false;
+    if (newImage) {
+      try {
+        cached = m_engine->loadCached(req->subnet);
+      } catch (const std::exception&) {
+        cached = false;  // an unreadable image file or cache entry: encode as usual
+      }
+    }
+    const bool preview = newImage && !cached && settings.enabled && !settings.subnet.empty() &&
                          space.normalised(settings.subnet) != space.normalised(req->subnet);
     uint64_t latestId = req->id;
     PromptSet latest = req->prompts;
@@ -146,7 +169,15 @@ void InferenceWorker::processPending() {
       r.encodeMs = enc.encodeMs;
       r.encodedFromBlock = enc.encodedFromBlock;
     }
-    if (newImage) r.sinceImageMs = since();
+    if (newImage) {
+      r.sinceImageMs = since();
+      r.fromCache = cached;
+      try {
+        m_engine->storeCurrent();  // the next visit of this image needs no encoder
+      } catch (const std::exception& e) {
+        emit requestFailed(0, tr("Could not store the embedding in the cache: %1").arg(QString::fromStdString(e.what())));
+      }
+    }
     emit resultReady(r);
     InferenceRequest shown = *req;
     shown.id = latestId;
@@ -169,7 +200,7 @@ void InferenceWorker::processPending() {
   } catch (const std::exception& e) {
     emit requestFailed(req->id, QString::fromStdString(e.what()));
   }
-  emit busyChanged(false);
+  setBusy(false);
 }
 
 void InferenceWorker::escalate(const InferenceRequest& req, const PredictionResult& shown,

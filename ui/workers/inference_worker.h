@@ -26,6 +26,7 @@ struct InferenceRequest {
   uint64_t id = 0;
   std::shared_ptr<const ImageRgb> image;  // shared, immutable
   uint64_t imageSerial = 0;               // changes when the image changes
+  std::string imagePath;                  // the image's file: the embedding cache's key (empty = no cache)
   model::ElasticConfig subnet;
   PromptSet prompts;
   bool withReference = false;  // also decode with the largest subnet (agreement IoU)
@@ -44,8 +45,13 @@ class InferenceWorker : public QObject {
   // Elastic annotation: fast preview of new images and escalation of low-scoring masks. Thread-safe; applies from
   // the next request.
   void setPreview(PreviewSettings settings);
+  // The on-disk embedding cache (empty dir = off), applied on the worker thread; a folder that cannot be used is
+  // reported through requestFailed.
+  void postCacheSettings(const QString& dir, qint64 maxBytes);
   // Writes the standalone model of `cfg` to `path` (queued behind the current request).
   void postExport(const model::ElasticConfig& cfg, const QString& path);
+  // True while a request, load or export runs (any thread may ask): background jobs yield to interactive work.
+  bool working() const { return m_working.load(); }
   // Runs on the worker thread only; tests and the benchmark use it directly when no thread is involved.
   SessionEngine& engine() { return *m_engine; }
 
@@ -72,6 +78,11 @@ class InferenceWorker : public QObject {
   uint64_t m_imageSerial = 0;
   std::map<std::string, double> m_latency;  // subnet string -> ms, for the loaded model
   PreviewSettings m_preview;                // guarded by m_mutex
+  std::atomic<bool> m_working{false};
+  void setBusy(bool b) {
+    m_working = b;
+    emit busyChanged(b);
+  }
   void escalate(const InferenceRequest& req, const PredictionResult& shown, const PreviewSettings& settings);
 };
 
