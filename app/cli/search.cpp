@@ -39,7 +39,11 @@ and a run that was killed resumes where it stopped when started again with the s
   --max-params N         budget on parameters (e.g. 4.5e7)
   --max-macs N           budget on image-encoder multiply-accumulates
   --max-bytes N          budget on fp32 weight bytes
-  --max-latency-ms X     budget on the measured image-encoder latency (median of 3 runs, this machine)
+  --max-latency-ms X     budget on the image-encoder latency in ms (see --latency)
+  --latency M            measured (median of 3 encoder runs of each evaluated subnet, default) | predicted (the
+                         per-block latency table of this machine, `supersam latency`: measured once and cached;
+                         subnets predicted over the budget are not evaluated; every result records its prediction)
+  --latency-table FILE   with --latency predicted: this table file instead of the cache
   --budget EVALS         distinct subnets to evaluate (default 100)
   --time S               wall-clock budget in seconds (with --budget: whichever comes first)
   --backend B            native (built-in tuner: OpenTuner's default search plus a budget-edge local search,
@@ -59,7 +63,7 @@ and a run that was killed resumes where it stopped when started again with the s
   --python PATH          Python for --backend opentuner (default /usr/bin/python3)
   --opentuner-db FILE    OpenTuner's own database (default <db>.opentuner.sqlite)
   --threads N            LibTorch threads (default: all cores)
-Subnets whose parameters, MACs or bytes already break a budget are ranked from the cost model without being
+Subnets whose parameters, MACs, bytes or predicted latency already break a budget are ranked from the cost model without being
 evaluated, and do not count against --budget.
 Ctrl-C stops the search cleanly after the current evaluation.)";
 
@@ -104,6 +108,8 @@ search::SubnetSearchSettings settingsFrom(const Args& a) {
   s.constraints.maxMacs = optionalNumber(a, "max-macs");
   s.constraints.maxBytes = optionalNumber(a, "max-bytes");
   s.constraints.maxLatencyMs = optionalNumber(a, "max-latency-ms");
+  s.latency = a.get("latency").value_or("measured");
+  s.latencyTable = a.get("latency-table").value_or("");
   s.maxEvaluations = a.getInt64("budget", a.has("time") ? 0 : 100);
   s.maxSeconds = a.getDouble("time", 0.0);
   s.backend = a.get("backend").value_or("native");
@@ -137,7 +143,10 @@ void printBest(const search::SubnetSearchSettings& s, const search::SubnetSearch
               best->metrics.details.value("miou_ranked", NAN), best->metrics.details.value("miou_single", NAN),
               human(best->metrics.params).c_str(), 100.0 * best->metrics.params / static_cast<double>(fullCost.params),
               human(best->metrics.macs).c_str(), human(best->metrics.bytes).c_str(),
-              std::isnan(best->metrics.latencyMs) ? "" : (", latency " + human(best->metrics.latencyMs) + " ms").c_str());
+              std::isnan(best->metrics.latencyMs)
+                  ? ""
+                  : (", latency " + human(best->metrics.latencyMs) + " ms" + (s.latency == "predicted" ? " (predicted)" : ""))
+                        .c_str());
 }
 
 void writeBestJson(const std::string& path, const search::SubnetSearchSettings& s,
@@ -160,13 +169,14 @@ void writeBestJson(const std::string& path, const search::SubnetSearchSettings& 
                       {"reused", o.report.reused},
                       {"stop_reason", o.report.stopReason}};
   if (!std::isnan(best->metrics.latencyMs)) j["latency_ms"] = best->metrics.latencyMs;
+  j["latency"] = s.latency;
   util::writeFileAtomic(path, j.dump(2) + "\n");
 }
 
 int runSearchCommand(const std::vector<std::string>& argv) {
   Args a(argv,
          {"supernet", "dataset", "db", "prompt", "metric", "images", "objects", "max-params", "max-macs", "max-bytes",
-          "max-latency-ms", "budget", "time", "backend", "widths", "space", "parallel", "seeds", "seed", "out", "csv",
+          "max-latency-ms", "latency", "latency-table", "budget", "time", "backend", "widths", "space", "parallel", "seeds", "seed", "out", "csv",
           "plot", "python", "opentuner-db", "threads"},
          {});
   util::setThreads(a.getInt("threads", 0));
@@ -179,6 +189,10 @@ int runSearchCommand(const std::vector<std::string>& argv) {
               << " prompts, " << s.metric << " mIoU)\n"
               << "run " << setup.runId << " (" << s.backend << ", seed " << s.seed
               << "), budgets: " << s.constraints.describe() << std::endl;
+    if (!setup.latencyTablePath.empty()) {
+      std::cout << "latency predicted from the table " << setup.latencyTablePath
+                << (setup.latencyTableMeasured ? " (measured now)" : "") << std::endl;
+    }
   };
   auto onPoint = [&](const search::EvaluatedPoint& p, const search::SearchReport& r) {
     const search::EvaluatedPoint* best = r.bestPoint();

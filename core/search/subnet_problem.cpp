@@ -66,53 +66,65 @@ Config SubnetEncoding::fromSubnet(const supernet::Subnet& s) const {
 }
 
 Problem makeSubnetProblem(const SubnetEncoding& encoding, const model::SamArch& arch, const Constraints& constraints,
-                          SubnetObjective quality) {
+                          SubnetObjective quality, const supernet::LatencyTable* latencyTable) {
   encoding.subnetSpace().validateFor(arch);
   Problem p;
   p.space = encoding.space();
   p.constraints = constraints;
+  p.costOfHasLatency = latencyTable != nullptr;
   p.identify = [&encoding](const Config& c) {
     const supernet::Subnet s = encoding.toSubnet(c);
     return Identity{s.hash(), s.toString()};
   };
-  p.minimumCost = [&encoding, arch] {
+  p.minimumCost = [&encoding, arch, latencyTable] {
     // The smallest subnet (minimum widths, prunable blocks dropped) minimises every analytical cost.
     const supernet::Cost c = supernet::computeCost(arch, encoding.subnetSpace().smallest());
     Metrics m;
     m.params = static_cast<double>(c.params);
     m.macs = static_cast<double>(c.encoderMacs);
     m.bytes = static_cast<double>(c.bytesFp32);
+    if (latencyTable) m.latencyMs = latencyTable->minimumMs(arch, encoding.subnetSpace());
     return m;
   };
-  p.costOf = [&encoding, arch](const Config& c) {
-    const supernet::Cost cost = supernet::computeCost(arch, encoding.toSubnet(c));
+  p.costOf = [&encoding, arch, latencyTable](const Config& c) {
+    const supernet::Subnet s = encoding.toSubnet(c);
+    const supernet::Cost cost = supernet::computeCost(arch, s);
     Metrics m;
     m.params = static_cast<double>(cost.params);
     m.macs = static_cast<double>(cost.encoderMacs);
     m.bytes = static_cast<double>(cost.bytesFp32);
+    if (latencyTable) m.latencyMs = latencyTable->predictMs(arch, s);
     return m;
   };
-  p.evaluate = [&encoding, arch, quality](const Config& c) {
+  p.evaluate = [&encoding, arch, quality, latencyTable](const Config& c) {
     const supernet::Subnet s = encoding.toSubnet(c);
     Metrics m = quality(s);
     const supernet::Cost cost = supernet::computeCost(arch, s);
     m.params = static_cast<double>(cost.params);
     m.macs = static_cast<double>(cost.encoderMacs);
     m.bytes = static_cast<double>(cost.bytesFp32);
+    if (latencyTable) {
+      m.latencyMs = latencyTable->predictMs(arch, s);
+      if (!m.details.is_object()) m.details = nlohmann::json::object();
+      m.details["predicted_latency_ms"] = m.latencyMs;
+    }
     return m;
   };
   return p;
 }
 
 std::vector<supernet::Subnet> budgetSeeds(const supernet::SearchSpace& space, const model::SamArch& arch,
-                                          const Constraints& constraints, size_t maxSeeds) {
-  const bool budgeted = constraints.maxParams || constraints.maxMacs || constraints.maxBytes;
+                                          const Constraints& constraints, size_t maxSeeds,
+                                          const supernet::LatencyTable* latencyTable) {
+  const bool latencyBudget = latencyTable && constraints.maxLatencyMs;
+  const bool budgeted = constraints.maxParams || constraints.maxMacs || constraints.maxBytes || latencyBudget;
   if (!budgeted || maxSeeds == 0) return maxSeeds == 0 ? std::vector<supernet::Subnet>{} : std::vector{space.largest()};
   auto fits = [&](const supernet::Subnet& s) {
     const supernet::Cost c = supernet::computeCost(arch, s);
     return (!constraints.maxParams || static_cast<double>(c.params) <= *constraints.maxParams) &&
            (!constraints.maxMacs || static_cast<double>(c.encoderMacs) <= *constraints.maxMacs) &&
-           (!constraints.maxBytes || static_cast<double>(c.bytesFp32) <= *constraints.maxBytes);
+           (!constraints.maxBytes || static_cast<double>(c.bytesFp32) <= *constraints.maxBytes) &&
+           (!latencyBudget || latencyTable->predictMs(arch, s) <= *constraints.maxLatencyMs);
   };
   const int64_t depth = space.depth();
   // Blocks by importance as the space records it: prunable ones by descending drop probability (least important

@@ -13,6 +13,7 @@
 
 #include "core/model/arch.h"
 #include "core/search/tuner.h"
+#include "core/supernet/latency_table.h"
 #include "core/supernet/search_space.h"
 #include "core/supernet/subnet.h"
 
@@ -37,18 +38,22 @@ class SubnetEncoding {
 // Quality (and optionally latencyMs and details) of one subnet; costs are filled in by the problem.
 using SubnetObjective = std::function<Metrics(const supernet::Subnet&)>;
 
-// The encoding must outlive the problem.
+// The encoding (and the latency table, when given) must outlive the problem. With a latency table, latency is the
+// table's prediction (LatencyTable::predictMs): costOf carries it (costOfHasLatency), so a latency budget screens
+// subnets without evaluating them, evaluate() sets Metrics::latencyMs to it (whatever the callback returned) and
+// details["predicted_latency_ms"], and minimumCost() gives the table's minimum over the space.
 Problem makeSubnetProblem(const SubnetEncoding& encoding, const model::SamArch& arch, const Constraints& constraints,
-                          SubnetObjective quality);
+                          SubnetObjective quality, const supernet::LatencyTable* latencyTable = nullptr);
 
 // Informed starting points for a search under analytical budgets (OpenTuner's seed configurations), from the space
 // and the cost model alone (no evaluation): for k = all, all - 1, ... prunable blocks dropped (those with the highest
 // drop probability, i.e. the least important, first), the widest width step used by every kept block that fits the
 // budgets, then the kept blocks widened one step at a time (the lowest drop probability first, round after round)
 // while the budgets still hold. Distinct, feasible, at most `maxSeeds`; the largest subnet alone when there is no
-// analytical budget. Latency budgets are ignored here (the search measures them).
+// analytical budget. A latency budget counts only with a latency table (predicted); otherwise the search measures it.
 std::vector<supernet::Subnet> budgetSeeds(const supernet::SearchSpace& space, const model::SamArch& arch,
-                                          const Constraints& constraints, size_t maxSeeds = 3);
+                                          const Constraints& constraints, size_t maxSeeds = 3,
+                                          const supernet::LatencyTable* latencyTable = nullptr);
 
 // The search space recorded in a supernet checkpoint's "supernet" metadata ({"search_space": ...} or the space
 // itself); the official preset for `arch` when there is none (widths only when the official one does not fit).

@@ -20,6 +20,7 @@
 #include "core/search/results_db.h"
 #include "core/search/subnet_problem.h"
 #include "core/search/technique.h"
+#include "core/supernet/latency_table.h"
 #include "core/util/error.h"
 
 namespace supersam::search {
@@ -64,14 +65,19 @@ void SubnetSearchSettings::validate() const {
   require(seeds == "auto" || seeds == "on" || seeds == "off",
           "search seeds must be auto, on or off, got '" + seeds + "'");
   require(backend != "opentuner" || !python.empty(), "subnet search: backend opentuner needs a Python path");
+  require(latency == "measured" || latency == "predicted",
+          "search latency must be measured or predicted, got '" + latency + "'");
+  require(latency == "predicted" || latencyTable.empty(), "subnet search: a latency table file needs latency predicted");
 }
 
-std::string subnetProtocolKey(const SubnetSearchSettings& s, const nlohmann::json& evalProtocol) {
+std::string subnetProtocolKey(const SubnetSearchSettings& s, const nlohmann::json& evalProtocol,
+                              const std::string& latencyTableKey) {
   const nlohmann::json key = {{"supernet", fileFingerprint(s.modelPath)},
                               {"dataset", s.dataset},
                               {"protocol", evalProtocol},
                               {"metric", s.metric},
-                              {"latency", s.constraints.maxLatencyMs ? "encoder-median3" : "none"}};
+                              {"latency", s.latency == "predicted" ? "predicted-" + latencyTableKey
+                                          : s.constraints.maxLatencyMs ? "encoder-median3" : "none"}};
   return key.dump();
 }
 
@@ -107,6 +113,19 @@ SubnetSearchOutcome runSubnetSearch(const SubnetSearchSettings& s, const util::J
   if (setup.objects == 0) throw util::Error("dataset '" + s.dataset + "' has no object to evaluate on");
   setup.protocolKey = subnetProtocolKey(s, protocol.toJson());
 
+  // Predicted latency: the table for this machine (loaded, or measured now: cancellable, writes nothing then).
+  std::optional<supernet::LatencyTable> latencyTable;
+  if (s.latency == "predicted") {
+    supernet::LatencyTableSource src = supernet::loadOrMeasureLatencyTable(
+        loaded.sam->image_encoder, loaded.arch, supernet::widthsOf(subnetSpace), "", s.latencyTable,
+        supernet::LatencyMeasureOptions{}, job);
+    setup.latencyTablePath = src.path;
+    setup.latencyTableMeasured = src.measured;
+    latencyTable = std::move(src.table);
+    // Results predicted from another machine's table are not this protocol's.
+    setup.protocolKey = subnetProtocolKey(s, protocol.toJson(), latencyTable->validity.key());
+  }
+
   // One predictor per evaluating thread (a predictor holds the current image).
   std::mutex predictorsMutex;
   std::map<std::thread::id, std::unique_ptr<infer::Predictor>> predictors;
@@ -117,7 +136,8 @@ SubnetSearchOutcome runSubnetSearch(const SubnetSearchSettings& s, const util::J
     return *p;
   };
   at::Tensor latencyInput;
-  if (s.constraints.maxLatencyMs) {
+  const bool measureLatency = s.constraints.maxLatencyMs && !latencyTable;
+  if (measureLatency) {
     const auto& img = prepared.datasets().front().images.front();
     latencyInput = img.encoderInput.defined()
                        ? img.encoderInput
@@ -133,7 +153,7 @@ SubnetSearchOutcome runSubnetSearch(const SubnetSearchSettings& s, const util::J
     m.details = {{"miou_oracle", t.oracle}, {"miou_ranked", t.ranked}, {"miou_single", t.single},
                  {"objects", r.objects}, {"eval_seconds", r.seconds},
                  {"miou_box_fill", r.overallBoxFill}};  // the baseline of the same objects, beside every mIoU
-    if (s.constraints.maxLatencyMs) {
+    if (measureLatency) {
       c10::InferenceMode guard;
       std::vector<double> ms;
       for (int i = 0; i < 3; ++i) {
@@ -146,7 +166,8 @@ SubnetSearchOutcome runSubnetSearch(const SubnetSearchSettings& s, const util::J
     }
     return m;
   };
-  const Problem problem = makeSubnetProblem(encoding, loaded.arch, s.constraints, quality);
+  const Problem problem =
+      makeSubnetProblem(encoding, loaded.arch, s.constraints, quality, latencyTable ? &*latencyTable : nullptr);
 
   SearchOptions options;
   options.maxEvaluations = s.maxEvaluations;
@@ -155,7 +176,8 @@ SubnetSearchOutcome runSubnetSearch(const SubnetSearchSettings& s, const util::J
   options.parallelism = s.parallelism;
   const bool seeded = s.seeds == "on" || (s.seeds == "auto" && s.backend != "random");
   if (seeded) {
-    for (const supernet::Subnet& seed : budgetSeeds(encoding.subnetSpace(), loaded.arch, s.constraints)) {
+    for (const supernet::Subnet& seed : budgetSeeds(encoding.subnetSpace(), loaded.arch, s.constraints, 3,
+                                                    latencyTable ? &*latencyTable : nullptr)) {
       options.seeds.push_back(encoding.fromSubnet(seed));
     }
   }
@@ -165,6 +187,7 @@ SubnetSearchOutcome runSubnetSearch(const SubnetSearchSettings& s, const util::J
   const nlohmann::json runSettings = {{"supernet", s.modelPath},
                                       {"protocol_key", setup.protocolKey},
                                       {"constraints", s.constraints.toJson()},
+                                      {"latency", s.latency},
                                       {"budget", options.maxEvaluations},
                                       {"time", options.maxSeconds},
                                       {"widths", s.widths},

@@ -5,7 +5,8 @@
 // record the run's final status (complete, cancelled, or failed when an exception escapes).
 //
 // Protocol key: a JSON text of the supernet file's content fingerprint, the dataset spec, the evaluation protocol
-// (prompt kind, images, objects, seed 0), the metric and whether latency is measured. Every caller gets the same key
+// (prompt kind, images, objects, seed 0), the metric and whether latency is measured or predicted (with the table's
+// validity key). Every caller gets the same key
 // for the same protocol, so results are reused across the command line, the GUI and earlier (or killed) runs.
 //
 // Thread-safety: runSubnetSearch is synchronous; with parallelism > 1 candidates are evaluated on worker threads
@@ -33,7 +34,13 @@ struct SubnetSearchSettings {
   std::string metric = "oracle";            // oracle | ranked | single mIoU to maximise
   int64_t maxImages = -1;                   // first N images of each dataset; -1 = all
   int64_t maxObjectsPerImage = 16;
-  Constraints constraints;                  // maxLatencyMs set = latency measured (median of 3 encoder runs)
+  Constraints constraints;                  // maxLatencyMs: see `latency`
+  // measured: latency is the median of 3 encoder runs of each evaluated subnet (only with a latency budget);
+  // predicted: the latency table's prediction (core/supernet/latency_table.h; the cached table for this machine,
+  // measured first when there is none), so a latency budget prunes subnets without evaluating them, and every result
+  // records its predicted ms (latencyMs and details "predicted_latency_ms").
+  std::string latency = "measured";
+  std::string latencyTable;                 // predicted: table file instead of the cache ("" = the cache)
   int64_t maxEvaluations = 100;             // distinct subnets of this run; 0 = unlimited
   double maxSeconds = 0.0;                  // 0 = unlimited
   std::string backend = "native";           // native | native-port | random | opentuner
@@ -61,6 +68,8 @@ struct SubnetSearchSetup {
   int64_t images = 0, objects = 0;
   std::string protocolKey;
   int64_t runId = 0;
+  std::string latencyTablePath;       // latency predicted: the table used
+  bool latencyTableMeasured = false;  // ... and whether it was measured for this run
 };
 
 struct SubnetSearchOutcome {
@@ -69,7 +78,9 @@ struct SubnetSearchOutcome {
 };
 
 // The protocol key described above (reads the head and tail of the supernet file for its fingerprint).
-std::string subnetProtocolKey(const SubnetSearchSettings& s, const nlohmann::json& evalProtocol);
+// latencyTableKey: the latency table's validity key when latency is predicted.
+std::string subnetProtocolKey(const SubnetSearchSettings& s, const nlohmann::json& evalProtocol,
+                              const std::string& latencyTableKey = "");
 
 // Runs the search. `onSetup` (may be empty) is called once the run is opened, before any evaluation; `onPoint`
 // (may be empty) after each point. job.cancel stops at the next safe point (report.cancelled, run "cancelled");

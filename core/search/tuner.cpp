@@ -51,12 +51,13 @@ std::optional<Screened> screen(const Problem& problem, const Config& c) {
   Screened s;
   s.metrics = problem.costOf(c);
   s.metrics.quality = kUnknown;
-  s.metrics.latencyMs = kUnknown;
+  if (!problem.costOfHasLatency) s.metrics.latencyMs = kUnknown;
   const Constraints& all = problem.constraints;
   Constraints known;
   if (all.maxParams && !std::isnan(s.metrics.params)) known.maxParams = all.maxParams;
   if (all.maxMacs && !std::isnan(s.metrics.macs)) known.maxMacs = all.maxMacs;
   if (all.maxBytes && !std::isnan(s.metrics.bytes)) known.maxBytes = all.maxBytes;
+  if (all.maxLatencyMs && !std::isnan(s.metrics.latencyMs)) known.maxLatencyMs = all.maxLatencyMs;
   s.score = scoreOf(s.metrics, known);
   if (s.score.feasible) return std::nullopt;
   return s;
@@ -76,7 +77,7 @@ class Driver : public SearchContext {
   bool hasResult(const Config& c) const override { return index.count(c) > 0 || screened.count(c) > 0; }
   bool hasAnalyticBudget() const override {
     const Constraints& b = m_problem.constraints;
-    return m_problem.costOf && (b.maxParams || b.maxMacs || b.maxBytes);
+    return m_problem.costOf && (b.maxParams || b.maxMacs || b.maxBytes || (b.maxLatencyMs && m_problem.costOfHasLatency));
   }
   bool fitsBudget(const Config& c) const override { return !screen(m_problem, c).has_value(); }
   int compare(const Config& a, const Config& b) const override {

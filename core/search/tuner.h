@@ -51,9 +51,11 @@ struct Problem {
   std::function<Metrics(const Config&)> evaluate;   // required
   std::function<Metrics()> minimumCost;             // optional: smallest reachable cost figures (NaN = unknown)
   std::function<Identity(const Config&)> identify;  // optional: default = space.describe() + fnv1aHex
-  // optional: the analytical costs of a configuration (params, MACs, bytes; quality and latency NaN), cheap and
-  // exact; enables screening (above).
+  // optional: the analytical costs of a configuration (params, MACs, bytes; quality NaN), cheap; enables screening
+  // (above). Its latencyMs is ignored unless costOfHasLatency (a predicted latency, e.g. from a latency table: a
+  // latency budget then screens too, exactly like the analytical ones).
   std::function<Metrics(const Config&)> costOf;
+  bool costOfHasLatency = false;
 
   Identity identityOf(const Config& c) const;
 };
