@@ -11,9 +11,8 @@
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
 #include <nlohmann/json.hpp>
-#include <onnx/checker.h>
-#include <onnx/onnx_pb.h>
 
+#include "core/export/onnx_graph.h"
 #include "core/supernet/extract.h"
 #include "core/util/atomic_file.h"
 #include "core/util/error.h"
@@ -22,92 +21,35 @@ namespace supersam::exporter {
 
 namespace {
 
-// ---------------------------------------------------------------------------------------------------------------
-// A graph under construction: initializers from tensors, nodes with fresh output names.
-class Graph {
- public:
-  explicit Graph(onnx::GraphProto* g) : m_g(g) {}
+// ONNX's TensorProto data types, for Cast.
+constexpr int64_t kFloat = 1;
+constexpr int64_t kInt64 = 7;
 
-  // A float32 initializer holding `t` (copied, contiguous, little-endian as the x86/ARM hosts we build for).
+// ---------------------------------------------------------------------------------------------------------------
+// The patterns the SAM graphs are made of, over OnnxGraph (which holds the protobuf, see onnx_graph.h).
+class Graph : public OnnxGraph {
+ public:
+  using OnnxGraph::OnnxGraph;
+  using OnnxGraph::weight;
+
+  // A float32 initializer holding `t` (copied, contiguous).
   std::string weight(const std::string& name, const at::Tensor& t) {
     const at::Tensor c = t.detach().to(at::kCPU, at::kFloat).contiguous();
-    onnx::TensorProto* p = m_g->add_initializer();
-    p->set_name(name);
-    p->set_data_type(onnx::TensorProto::FLOAT);
-    for (int64_t d : c.sizes()) p->add_dims(d);
-    p->set_raw_data(std::string(reinterpret_cast<const char*>(c.data_ptr<float>()), c.numel() * sizeof(float)));
-    return name;
-  }
-  std::string ints(const std::vector<int64_t>& v, bool scalar = false) {
-    const std::string name = fresh("const_i");
-    onnx::TensorProto* p = m_g->add_initializer();
-    p->set_name(name);
-    p->set_data_type(onnx::TensorProto::INT64);
-    if (!scalar) p->add_dims(static_cast<int64_t>(v.size()));
-    for (int64_t x : v) p->add_int64_data(x);
-    return name;
+    return weight(name, c.data_ptr<float>(), c.sizes().vec());
   }
   std::string scalarInt(int64_t v) { return ints({v}, true); }
-  std::string scalar(float v) {
-    const std::string name = fresh("const_f");
-    onnx::TensorProto* p = m_g->add_initializer();
-    p->set_name(name);
-    p->set_data_type(onnx::TensorProto::FLOAT);
-    p->add_float_data(v);
-    return name;
-  }
-
-  // One node; returns its (first) output's name.
-  onnx::NodeProto* node(const std::string& type, const std::vector<std::string>& inputs, int outputs = 1) {
-    onnx::NodeProto* n = m_g->add_node();
-    n->set_op_type(type);
-    n->set_name(fresh(m_scope + type));
-    for (const auto& i : inputs) n->add_input(i);
-    for (int k = 0; k < outputs; ++k) n->add_output(fresh("t"));
-    return n;
-  }
-  std::string op(const std::string& type, const std::vector<std::string>& inputs) {
-    return node(type, inputs)->output(0);
-  }
-
-  static void attr(onnx::NodeProto* n, const std::string& name, int64_t v) {
-    auto* a = n->add_attribute();
-    a->set_name(name);
-    a->set_type(onnx::AttributeProto::INT);
-    a->set_i(v);
-  }
-  static void attr(onnx::NodeProto* n, const std::string& name, float v) {
-    auto* a = n->add_attribute();
-    a->set_name(name);
-    a->set_type(onnx::AttributeProto::FLOAT);
-    a->set_f(v);
-  }
-  static void attr(onnx::NodeProto* n, const std::string& name, const std::string& v) {
-    auto* a = n->add_attribute();
-    a->set_name(name);
-    a->set_type(onnx::AttributeProto::STRING);
-    a->set_s(v);
-  }
-  static void attr(onnx::NodeProto* n, const std::string& name, const std::vector<int64_t>& v) {
-    auto* a = n->add_attribute();
-    a->set_name(name);
-    a->set_type(onnx::AttributeProto::INTS);
-    for (int64_t x : v) a->add_ints(x);
-  }
-
-  // --- common patterns ---
   std::string reshape(const std::string& x, const std::vector<int64_t>& shape) { return op("Reshape", {x, ints(shape)}); }
   std::string transpose(const std::string& x, const std::vector<int64_t>& perm) {
-    auto* n = node("Transpose", {x});
-    attr(n, "perm", perm);
-    return n->output(0);
+    return op("Transpose", {x}, {OnnxAttr::list("perm", perm)});
   }
   std::string unsqueeze(const std::string& x, const std::vector<int64_t>& axes) { return op("Unsqueeze", {x, ints(axes)}); }
   std::string gather(const std::string& x, int64_t index, int64_t axis) {
-    auto* n = node("Gather", {x, scalarInt(index)});
-    attr(n, "axis", axis);
-    return n->output(0);
+    return op("Gather", {x, scalarInt(index)}, {OnnxAttr::integer("axis", axis)});
   }
+  std::string concat(const std::vector<std::string>& xs, int64_t axis) {
+    return op("Concat", xs, {OnnxAttr::integer("axis", axis)});
+  }
+  std::string cast(const std::string& x, int64_t to) { return op("Cast", {x}, {OnnxAttr::integer("to", to)}); }
   std::string mul(const std::string& a, const std::string& b) { return op("Mul", {a, b}); }
   std::string add(const std::string& a, const std::string& b) { return op("Add", {a, b}); }
   std::string sub(const std::string& a, const std::string& b) { return op("Sub", {a, b}); }
@@ -118,10 +60,8 @@ class Graph {
   }
   std::string layerNorm(const std::string& x, const std::string& key, const at::Tensor& w, const at::Tensor& b,
                         double eps) {
-    auto* n = node("LayerNormalization", {x, weight(key + ".weight", w), weight(key + ".bias", b)});
-    attr(n, "axis", int64_t{-1});
-    attr(n, "epsilon", static_cast<float>(eps));
-    return n->output(0);
+    return op("LayerNormalization", {x, weight(key + ".weight", w), weight(key + ".bias", b)},
+              {OnnxAttr::integer("axis", -1), OnnxAttr::real("epsilon", static_cast<float>(eps))});
   }
   // LayerNorm over the channels of [B, C, H, W] (SAM's LayerNorm2d).
   std::string layerNorm2d(const std::string& x, const std::string& key, const at::Tensor& w, const at::Tensor& b,
@@ -133,37 +73,30 @@ class Graph {
     std::string e = op("Erf", {mul(x, scalar(static_cast<float>(1.0 / std::sqrt(2.0))))});
     return mul(mul(x, add(e, scalar(1.f))), scalar(0.5f));
   }
-  std::string softmaxLast(const std::string& x) {
-    auto* n = node("Softmax", {x});
-    attr(n, "axis", int64_t{-1});
-    return n->output(0);
-  }
+  std::string softmaxLast(const std::string& x) { return op("Softmax", {x}, {OnnxAttr::integer("axis", -1)}); }
   std::string resize(const std::string& x, const std::string& sizes) {
-    auto* n = node("Resize", {x, "", "", sizes});
-    attr(n, "mode", std::string("linear"));
-    attr(n, "coordinate_transformation_mode", std::string("pytorch_half_pixel"));
-    return n->output(0);
+    return op("Resize", {x, "", "", sizes},
+              {OnnxAttr::text("mode", "linear"), OnnxAttr::text("coordinate_transformation_mode", "pytorch_half_pixel")});
   }
-  void rename(const std::string& from, const std::string& to) {
-    for (auto& n : *m_g->mutable_node()) {
-      for (auto& o : *n.mutable_output()) {
-        if (o == from) o = to;
-      }
-      for (auto& i : *n.mutable_input()) {
-        if (i == from) i = to;
-      }
-    }
+  // A convolution (transposed or not) with square kernel k and stride; bias optional.
+  std::string conv(const std::string& type, const std::string& x, const std::string& key, const at::Tensor& w,
+                   const at::Tensor& b, int64_t k, int64_t stride, int64_t pad = 0) {
+    std::vector<std::string> in = {x, weight(key + ".weight", w)};
+    if (b.defined()) in.push_back(weight(key + ".bias", b));
+    return op(type, in,
+              {OnnxAttr::list("kernel_shape", {k, k}), OnnxAttr::list("strides", {stride, stride}),
+               OnnxAttr::list("pads", {pad, pad, pad, pad})});
   }
-
-  void setScope(const std::string& s) { m_scope = s.empty() ? std::string() : s + "/"; }
-  onnx::GraphProto* proto() { return m_g; }
-
- private:
-  std::string fresh(const std::string& base) { return base + "_" + std::to_string(m_counter++); }
-  onnx::GraphProto* m_g;
-  std::string m_scope;
-  int64_t m_counter = 0;
 };
+
+std::string checked(const Graph& g, const std::string& what) {
+  try {
+    return g.checkedBytes();
+  } catch (const std::exception& e) {
+    throw util::Error("ONNX export: the " + what + " graph failed onnx::checker (a bug in the exporter): " +
+                      e.what());
+  }
+}
 
 // The model's parameters and buffers by their official key names.
 class Weights {
@@ -181,46 +114,6 @@ class Weights {
  private:
   std::map<std::string, at::Tensor> m_t;
 };
-
-void addValueInfo(google::protobuf::RepeatedPtrField<onnx::ValueInfoProto>* list, const std::string& name,
-                  const std::vector<int64_t>& dims, const std::vector<std::string>& symbolic = {}) {
-  onnx::ValueInfoProto* v = list->Add();
-  v->set_name(name);
-  auto* t = v->mutable_type()->mutable_tensor_type();
-  t->set_elem_type(onnx::TensorProto::FLOAT);
-  auto* shape = t->mutable_shape();
-  for (size_t i = 0; i < dims.size(); ++i) {
-    auto* d = shape->add_dim();
-    if (dims[i] < 0) {
-      d->set_dim_param(i < symbolic.size() ? symbolic[i] : "d" + std::to_string(i));
-    } else {
-      d->set_dim_value(dims[i]);
-    }
-  }
-}
-
-void initModel(onnx::ModelProto& m, const std::string& graphName, const std::string& doc) {
-  m.set_ir_version(onnx::IR_VERSION);
-  m.set_producer_name("supersam");
-  m.set_producer_version(SUPERSAM_VERSION);
-  m.set_doc_string(doc);
-  auto* opset = m.add_opset_import();
-  opset->set_domain("");
-  opset->set_version(kOnnxOpset);
-  m.mutable_graph()->set_name(graphName);
-}
-
-std::string checkedBytes(const onnx::ModelProto& m, const std::string& what) {
-  try {
-    onnx::checker::check_model(m);
-  } catch (const std::exception& e) {
-    throw util::Error("ONNX export: the " + what + " graph failed onnx::checker (a bug in the exporter): " +
-                      e.what());
-  }
-  std::string bytes;
-  if (!m.SerializeToString(&bytes)) throw util::Error("ONNX export: could not serialise the " + what + " model");
-  return bytes;
-}
 
 // Relative-position embeddings for every (query, key) pair along one axis, [size, size, head_dim] (index q - k +
 // size - 1 into the table), as the encoder's attention uses them.
@@ -250,12 +143,10 @@ std::string encoderAttention(Graph& g, const Weights& w, const std::string& key,
   std::string q4 = g.reshape(q, {BH, s, s, hd});
   std::string rh = g.weight(key + ".rel_pos_h_pairs", relPosPairs(s, w(key + ".rel_pos_h"), key + ".rel_pos_h"));
   std::string rw = g.weight(key + ".rel_pos_w_pairs", relPosPairs(s, w(key + ".rel_pos_w"), key + ".rel_pos_w"));
-  auto* eh = g.node("Einsum", {q4, rh});
-  Graph::attr(eh, "equation", std::string("bhwc,hkc->bhwk"));
-  auto* ew = g.node("Einsum", {q4, rw});
-  Graph::attr(ew, "equation", std::string("bhwc,wkc->bhwk"));
+  std::string eh = g.op("Einsum", {q4, rh}, {OnnxAttr::text("equation", "bhwc,hkc->bhwk")});
+  std::string ew = g.op("Einsum", {q4, rw}, {OnnxAttr::text("equation", "bhwc,wkc->bhwk")});
   std::string s5 = g.reshape(scores, {BH, s, s, s, s});
-  s5 = g.add(g.add(s5, g.unsqueeze(eh->output(0), {4})), g.unsqueeze(ew->output(0), {3}));
+  s5 = g.add(g.add(s5, g.unsqueeze(eh, {4})), g.unsqueeze(ew, {3}));
   std::string attn = g.softmaxLast(g.reshape(s5, {BH, N, N}));
   std::string out = g.op("MatMul", {attn, v});  // [BH, N, hd]
   out = g.reshape(g.transpose(g.reshape(out, {Bw, heads, s, s, hd}), {0, 2, 3, 1, 4}), {Bw, s, s, C});
@@ -326,22 +217,18 @@ std::string encoderOnnxBytes(model::SamImpl& sam, const util::JobControl& job, i
   c10::InferenceMode guard;
   const model::SamArch& arch = sam.arch();
   const Weights w(sam);
-  onnx::ModelProto m;
-  initModel(m, "supersam_image_encoder",
-            "SuperSAM image encoder: input_image [1,3,S,S] (normalised with SAM's pixel mean/std, zero-padded) -> "
-            "image_embeddings [1,C,S/16,S/16]");
-  Graph g(m.mutable_graph());
+  Graph g("supersam_image_encoder",
+          "SuperSAM image encoder: input_image [1,3,S,S] (normalised with SAM's pixel mean/std, zero-padded) -> "
+          "image_embeddings [1,C,S/16,S/16]",
+          kOnnxOpset, SUPERSAM_VERSION);
   const int64_t S = arch.imageSize, T = arch.tokensPerSide(), C = arch.encoderEmbedDim, out = arch.promptEmbedDim;
-  addValueInfo(m.mutable_graph()->mutable_input(), "input_image", {1, 3, S, S});
+  g.input("input_image", {1, 3, S, S});
 
   g.setScope("image_encoder.patch_embed");
-  auto* conv = g.node("Conv", {"input_image", g.weight("image_encoder.patch_embed.proj.weight",
-                                                       w("image_encoder.patch_embed.proj.weight")),
-                               g.weight("image_encoder.patch_embed.proj.bias", w("image_encoder.patch_embed.proj.bias"))});
-  Graph::attr(conv, "kernel_shape", std::vector<int64_t>{arch.patchSize, arch.patchSize});
-  Graph::attr(conv, "strides", std::vector<int64_t>{arch.patchSize, arch.patchSize});
-  std::string x = g.add(g.transpose(conv->output(0), {0, 2, 3, 1}),
-                        g.weight("image_encoder.pos_embed", w("image_encoder.pos_embed")));  // [1, T, T, C]
+  std::string x = g.conv("Conv", "input_image", "image_encoder.patch_embed.proj",
+                         w("image_encoder.patch_embed.proj.weight"), w("image_encoder.patch_embed.proj.bias"),
+                         arch.patchSize, arch.patchSize);
+  x = g.add(g.transpose(x, {0, 2, 3, 1}), g.weight("image_encoder.pos_embed", w("image_encoder.pos_embed")));  // [1,T,T,C]
   const int64_t depth = arch.encoderDepth;
   for (int64_t i = 0; i < depth; ++i) {
     job.check();
@@ -353,35 +240,31 @@ std::string encoderOnnxBytes(model::SamImpl& sam, const util::JobControl& job, i
   const at::Tensor& w0 = w("image_encoder.neck.0.weight");  // [out, C, 1, 1]
   std::string y = g.op("MatMul", {x, g.weight("image_encoder.neck.0.weight_t", w0.reshape({out, C}).t())});
   y = norm(g, w, "image_encoder.neck.1", y, 1e-6);
-  auto* conv3 = g.node("Conv", {g.transpose(y, {0, 3, 1, 2}),
-                                g.weight("image_encoder.neck.2.weight", w("image_encoder.neck.2.weight"))});
-  Graph::attr(conv3, "kernel_shape", std::vector<int64_t>{3, 3});
-  Graph::attr(conv3, "pads", std::vector<int64_t>{1, 1, 1, 1});
-  y = norm(g, w, "image_encoder.neck.3", g.transpose(conv3->output(0), {0, 2, 3, 1}), 1e-6);
+  y = g.conv("Conv", g.transpose(y, {0, 3, 1, 2}), "image_encoder.neck.2", w("image_encoder.neck.2.weight"),
+             at::Tensor(), 3, 1, 1);
+  y = norm(g, w, "image_encoder.neck.3", g.transpose(y, {0, 2, 3, 1}), 1e-6);
   y = g.transpose(y, {0, 3, 1, 2});
   g.rename(y, "image_embeddings");
-  addValueInfo(m.mutable_graph()->mutable_output(), "image_embeddings", {1, out, T, T});
-  if (nodes) *nodes = m.graph().node_size();
-  return checkedBytes(m, "encoder");
+  g.output("image_embeddings", {1, out, T, T});
+  if (nodes) *nodes = g.nodeCount();
+  return checked(g, "encoder");
 }
 
 std::string decoderOnnxBytes(model::SamImpl& sam, int64_t* nodes) {
   c10::InferenceMode guard;
   const model::SamArch& arch = sam.arch();
   const Weights w(sam);
-  onnx::ModelProto m;
-  initModel(m, "supersam_prompt_decoder",
-            "SuperSAM prompt encoder + mask decoder in the interface of SAM's SamOnnxModel (return_single_mask)");
-  Graph g(m.mutable_graph());
+  Graph g("supersam_prompt_decoder",
+          "SuperSAM prompt encoder + mask decoder in the interface of SAM's SamOnnxModel (return_single_mask)",
+          kOnnxOpset, SUPERSAM_VERSION);
   const int64_t S = arch.imageSize, T = arch.tokensPerSide(), C = arch.promptEmbedDim, L = arch.lowResSize();
   const int64_t heads = arch.decoderNumHeads;
-  auto* inputs = m.mutable_graph()->mutable_input();
-  addValueInfo(inputs, "image_embeddings", {1, C, T, T});
-  addValueInfo(inputs, "point_coords", {1, -1, 2}, {"", "num_points"});
-  addValueInfo(inputs, "point_labels", {1, -1}, {"", "num_points"});
-  addValueInfo(inputs, "mask_input", {1, 1, L, L});
-  addValueInfo(inputs, "has_mask_input", {1});
-  addValueInfo(inputs, "orig_im_size", {2});
+  g.input("image_embeddings", {1, C, T, T});
+  g.input("point_coords", {1, -1, 2}, {"", "num_points"});
+  g.input("point_labels", {1, -1}, {"", "num_points"});
+  g.input("mask_input", {1, 1, L, L});
+  g.input("has_mask_input", {1});
+  g.input("orig_im_size", {2});
 
   // Points: random Fourier features of the pixel centres in [0, 1], plus the label's embedding; padding points
   // (-1) get exactly not_a_point.
@@ -391,14 +274,10 @@ std::string decoderOnnxBytes(model::SamImpl& sam, int64_t* nodes) {
   c = g.op("MatMul", {c, g.weight("prompt_encoder.pe_layer.positional_encoding_gaussian_matrix",
                                   w("prompt_encoder.pe_layer.positional_encoding_gaussian_matrix"))});
   c = g.mul(c, g.scalar(static_cast<float>(2.0 * M_PI)));
-  auto* cat = g.node("Concat", {g.op("Sin", {c}), g.op("Cos", {c})});
-  Graph::attr(cat, "axis", int64_t{-1});
-  std::string pe = cat->output(0);  // [1, N, C]
+  std::string pe = g.concat({g.op("Sin", {c}), g.op("Cos", {c})}, -1);  // [1, N, C]
   std::string labels = g.unsqueeze("point_labels", {2});  // [1, N, 1]
   auto isLabel = [&](float v) {
-    auto* n = g.node("Cast", {g.op("Equal", {labels, g.scalar(v)})});
-    Graph::attr(n, "to", static_cast<int64_t>(onnx::TensorProto::FLOAT));
-    return n->output(0);
+    return g.cast(g.op("Equal", {labels, g.scalar(v)}), kFloat);
   };
   std::string isPad = isLabel(-1.f);
   std::string sparse = g.mul(pe, g.sub(g.scalar(1.f), isPad));
@@ -413,10 +292,7 @@ std::string decoderOnnxBytes(model::SamImpl& sam, int64_t* nodes) {
   // Dense: the mask input downscaled (conv 2x2/2, LayerNorm2d, GELU, conv 2x2/2, LayerNorm2d, GELU, conv 1x1) when
   // has_mask_input is 1, the no-mask embedding when 0.
   auto conv = [&](const std::string& x, const std::string& key, int64_t k, int64_t stride) {
-    auto* n = g.node("Conv", {x, g.weight(key + ".weight", w(key + ".weight")), g.weight(key + ".bias", w(key + ".bias"))});
-    Graph::attr(n, "kernel_shape", std::vector<int64_t>{k, k});
-    Graph::attr(n, "strides", std::vector<int64_t>{stride, stride});
-    return n->output(0);
+    return g.conv("Conv", x, key, w(key + ".weight"), w(key + ".bias"), k, stride);
   };
   const std::string md = "prompt_encoder.mask_downscaling";
   std::string d = conv("mask_input", md + ".0", 2, 2);
@@ -435,9 +311,8 @@ std::string decoderOnnxBytes(model::SamImpl& sam, int64_t* nodes) {
   std::string keys = g.transpose(g.reshape(g.add("image_embeddings", dense), {1, C, T * T}), {0, 2, 1});
   at::Tensor outTokens = at::cat({w("mask_decoder.iou_token.weight"), w("mask_decoder.mask_tokens.weight")}, 0);
   const int64_t numMaskTokens = w("mask_decoder.mask_tokens.weight").size(0);
-  auto* tcat = g.node("Concat", {g.weight("mask_decoder.output_tokens", outTokens.unsqueeze(0)), sparse});
-  Graph::attr(tcat, "axis", int64_t{1});
-  const std::string tokens = tcat->output(0);  // [1, 1 + 4 + N, C]
+  const std::string tokens =
+      g.concat({g.weight("mask_decoder.output_tokens", outTokens.unsqueeze(0)), sparse}, 1);  // [1, 1 + 4 + N, C]
   std::string queries = tokens;
   auto& tf = *sam.mask_decoder->transformer;
   for (size_t i = 0; i < tf.layers->size(); ++i) {
@@ -471,11 +346,7 @@ std::string decoderOnnxBytes(model::SamImpl& sam, int64_t* nodes) {
   g.setScope("mask_decoder");
   const std::string up = "mask_decoder.output_upscaling";
   auto deconv = [&](const std::string& x, const std::string& key) {
-    auto* n = g.node("ConvTranspose",
-                     {x, g.weight(key + ".weight", w(key + ".weight")), g.weight(key + ".bias", w(key + ".bias"))});
-    Graph::attr(n, "kernel_shape", std::vector<int64_t>{2, 2});
-    Graph::attr(n, "strides", std::vector<int64_t>{2, 2});
-    return n->output(0);
+    return g.conv("ConvTranspose", x, key, w(key + ".weight"), w(key + ".bias"), 2, 2);
   };
   std::string img = g.reshape(g.transpose(keys, {0, 2, 1}), {1, C, T, T});
   img = deconv(img, up + ".0");
@@ -488,52 +359,39 @@ std::string decoderOnnxBytes(model::SamImpl& sam, int64_t* nodes) {
     hyper.push_back(g.unsqueeze(
         decoderMlp(g, w, "mask_decoder.output_hypernetworks_mlps." + std::to_string(i), t, 3), {1}));
   }
-  auto* hcat = g.node("Concat", hyper);
-  Graph::attr(hcat, "axis", int64_t{1});
-  std::string masks = g.op("MatMul", {hcat->output(0), g.reshape(img, {1, c8, L * L})});
+  std::string masks = g.op("MatMul", {g.concat(hyper, 1), g.reshape(img, {1, c8, L * L})});
   masks = g.reshape(masks, {1, numMaskTokens, L, L});
   std::string iou = decoderMlp(g, w, "mask_decoder.iou_prediction_head", g.gather(queries, 0, 1), 3);  // [1, 4]
 
   // Single mask by point count: score = iou + (N - 2.5) * [1000, 0, 0, 0].
   g.setScope("select");
-  auto* ncast = g.node("Cast", {g.gather(g.op("Shape", {"point_coords"}), 1, 0)});
-  Graph::attr(ncast, "to", static_cast<int64_t>(onnx::TensorProto::FLOAT));
+  const std::string n = g.cast(g.gather(g.op("Shape", {"point_coords"}), 1, 0), kFloat);
   at::Tensor reweight = at::zeros({1, numMaskTokens});
   reweight[0][0] = 1000.0;
-  std::string score = g.add(iou, g.mul(g.sub(ncast->output(0), g.scalar(2.5f)), g.weight("select.reweight", reweight)));
-  auto* am = g.node("ArgMax", {score});
-  Graph::attr(am, "axis", int64_t{1});
-  Graph::attr(am, "keepdims", int64_t{0});
-  auto* gm = g.node("Gather", {masks, am->output(0)});
-  Graph::attr(gm, "axis", int64_t{1});
-  auto* gi = g.node("Gather", {iou, am->output(0)});
-  Graph::attr(gi, "axis", int64_t{1});
-  const std::string lowRes = gm->output(0), iouSel = gi->output(0);
+  std::string score = g.add(iou, g.mul(g.sub(n, g.scalar(2.5f)), g.weight("select.reweight", reweight)));
+  const std::string best =
+      g.op("ArgMax", {score}, {OnnxAttr::integer("axis", 1), OnnxAttr::integer("keepdims", 0)});  // [1]
+  const std::string lowRes = g.op("Gather", {masks, best}, {OnnxAttr::integer("axis", 1)});
+  const std::string iouSel = g.op("Gather", {iou, best}, {OnnxAttr::integer("axis", 1)});
 
   // Post-processing: bilinear to S x S, crop to the resized image, bilinear to orig_im_size.
   g.setScope("postprocess");
   std::string full = g.resize(lowRes, g.ints({1, 1, S, S}));
-  auto* mx = g.node("ReduceMax", {"orig_im_size"});
-  Graph::attr(mx, "keepdims", int64_t{0});
-  std::string scaleS = g.op("Div", {g.scalar(static_cast<float>(S)), mx->output(0)});
-  auto* pre = g.node("Cast", {g.op("Floor", {g.add(g.mul(scaleS, "orig_im_size"), g.scalar(0.5f))})});
-  Graph::attr(pre, "to", static_cast<int64_t>(onnx::TensorProto::INT64));
-  std::string cropped = g.op("Slice", {full, g.ints({0, 0}), pre->output(0), g.ints({2, 3})});
-  auto* orig = g.node("Cast", {"orig_im_size"});
-  Graph::attr(orig, "to", static_cast<int64_t>(onnx::TensorProto::INT64));
-  auto* sizes = g.node("Concat", {g.ints({1, 1}), orig->output(0)});
-  Graph::attr(sizes, "axis", int64_t{0});
-  std::string finalMasks = g.resize(cropped, sizes->output(0));
+  const std::string longest = g.op("ReduceMax", {"orig_im_size"}, {OnnxAttr::integer("keepdims", 0)});
+  const std::string scaleS = g.op("Div", {g.scalar(static_cast<float>(S)), longest});
+  const std::string pre = g.cast(g.op("Floor", {g.add(g.mul(scaleS, "orig_im_size"), g.scalar(0.5f))}), kInt64);
+  const std::string cropped = g.op("Slice", {full, g.ints({0, 0}), pre, g.ints({2, 3})});
+  const std::string sizes = g.concat({g.ints({1, 1}), g.cast("orig_im_size", kInt64)}, 0);
+  const std::string finalMasks = g.resize(cropped, sizes);
 
   g.rename(finalMasks, "masks");
   g.rename(iouSel, "iou_predictions");
   g.rename(lowRes, "low_res_masks");
-  auto* outputs = m.mutable_graph()->mutable_output();
-  addValueInfo(outputs, "masks", {1, 1, -1, -1}, {"", "", "orig_h", "orig_w"});
-  addValueInfo(outputs, "iou_predictions", {1, 1});
-  addValueInfo(outputs, "low_res_masks", {1, 1, L, L});
-  if (nodes) *nodes = m.graph().node_size();
-  return checkedBytes(m, "decoder");
+  g.output("masks", {1, 1, -1, -1}, {"", "", "orig_h", "orig_w"});
+  g.output("iou_predictions", {1, 1});
+  g.output("low_res_masks", {1, 1, L, L});
+  if (nodes) *nodes = g.nodeCount();
+  return checked(g, "decoder");
 }
 
 OnnxExportResult exportOnnx(const model::Sam& supernet, const supernet::Subnet& s, const std::string& dir,

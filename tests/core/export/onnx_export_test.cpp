@@ -198,7 +198,7 @@ std::vector<Prompt> promptsFor(int64_t S) {
 }  // namespace
 
 TEST(OnnxExport, DemoSubnetMatchesLibTorch) {
-  requireOnnxRuntime();
+  ASSERT_NO_FATAL_FAILURE(requireOnnxRuntime());
   util::setThreads(2);
   infer::LoadedModel demo = infer::loadModel(kDemo);
   // Blocks 3 (windowed) and 8 (global) dropped, several MLPs narrower.
@@ -207,7 +207,7 @@ TEST(OnnxExport, DemoSubnetMatchesLibTorch) {
 }
 
 TEST(OnnxExport, DemoFullModelMatchesLibTorch) {
-  requireOnnxRuntime();
+  ASSERT_NO_FATAL_FAILURE(requireOnnxRuntime());
   util::setThreads(2);
   infer::LoadedModel demo = infer::loadModel(kDemo);
   checkAgainstLibTorch(demo.sam, supernet::Subnet::full(demo.arch), "demo_full",
@@ -216,7 +216,7 @@ TEST(OnnxExport, DemoFullModelMatchesLibTorch) {
 
 // The demo's windows tile its 16x16 token grid exactly; this random model's 3x3 windows over 8x8 tokens are padded.
 TEST(OnnxExport, PaddedWindowsMatchLibTorch) {
-  requireOnnxRuntime();
+  ASSERT_NO_FATAL_FAILURE(requireOnnxRuntime());
   util::setThreads(2);
   const model::SamArch arch = test::tinyArch();
   model::Sam sam = test::randomSam(arch, 23);
