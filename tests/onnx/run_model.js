@@ -1,11 +1,12 @@
 // Runs an ONNX model in ONNX Runtime (CPU) for SuperSAM's export tests and benchmarks.
 //
-//   node run_model.js MODEL.onnx IO_DIR [REPEAT]
+//   node run_model.js MODEL.onnx IO_DIR [REPEAT [THREADS]]
 //
 // IO_DIR/inputs.json lists the inputs: [{"name": ..., "shape": [...], "file": "x.bin"}], each file raw float32
 // little-endian. Every output is written as IO_DIR/out_<name>.bin (float32; int64 outputs are converted) and
 // IO_DIR/outputs.json lists them with their shapes, plus "run_ms": the mean wall time of REPEAT runs (default 1)
-// after one warm-up run, and "load_ms": the session's creation time.
+// after one warm-up run, and "load_ms": the session's creation time. THREADS: ONNX Runtime's intra-op threads
+// (default: its own choice, the physical cores).
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -20,9 +21,9 @@ try {
 }
 
 async function main() {
-  const [modelPath, ioDir, repeatArg] = process.argv.slice(2);
+  const [modelPath, ioDir, repeatArg, threadsArg] = process.argv.slice(2);
   if (!modelPath || !ioDir) {
-    console.error('usage: node run_model.js MODEL.onnx IO_DIR [REPEAT]');
+    console.error('usage: node run_model.js MODEL.onnx IO_DIR [REPEAT [THREADS]]');
     process.exit(2);
   }
   const repeat = Math.max(1, parseInt(repeatArg || '1', 10));
@@ -39,7 +40,9 @@ async function main() {
     feeds[input.name] = new ort.Tensor('float32', data, input.shape);
   }
   const t0 = process.hrtime.bigint();
-  const session = await ort.InferenceSession.create(modelPath, {executionProviders: ['cpu']});
+  const options = {executionProviders: ['cpu']};
+  if (threadsArg) options.intraOpNumThreads = Math.max(1, parseInt(threadsArg, 10));
+  const session = await ort.InferenceSession.create(modelPath, options);
   const loadMs = Number(process.hrtime.bigint() - t0) / 1e6;
   let results = await session.run(feeds);  // warm-up (and the results when REPEAT is 1)
   const t1 = process.hrtime.bigint();
