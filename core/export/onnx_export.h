@@ -23,6 +23,8 @@
 // neck, the prompt encoder and the mask decoder are all in the graphs; the dense positional encoding of the image
 // grid and the relative-position tables, which depend on weights only, are stored as constants.
 //
+// The protobuf itself is built by OnnxGraph (onnx_graph.h), the one file compiled against ONNX's headers.
+//
 // Thread-safety: reads the model's weights; do not modify them concurrently. Memory: the serialised models (about
 // 4 bytes per parameter) are held once in memory while written.
 
