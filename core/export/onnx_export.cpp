@@ -213,7 +213,7 @@ std::string norm(Graph& g, const Weights& w, const std::string& key, const std::
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------------------------
-std::string encoderOnnxBytes(model::SamImpl& sam, const util::JobControl& job, int64_t* nodes) {
+std::string encoderOnnxBytes(model::SamImpl& sam, const util::JobControl& job, int64_t* nodes, bool rawRgbInput) {
   c10::InferenceMode guard;
   const model::SamArch& arch = sam.arch();
   const Weights w(sam);
@@ -222,10 +222,24 @@ std::string encoderOnnxBytes(model::SamImpl& sam, const util::JobControl& job, i
           "image_embeddings [1,C,S/16,S/16]",
           kOnnxOpset, SUPERSAM_VERSION);
   const int64_t S = arch.imageSize, T = arch.tokensPerSide(), C = arch.encoderEmbedDim, out = arch.promptEmbedDim;
-  g.input("input_image", {1, 3, S, S});
+  std::string image = "input_image";
+  if (rawRgbInput) {
+    // SAM's preprocessing in front: [H, W, 3] RGB 0-255 (H, W <= S) -> normalised, channels first, zero-padded
+    // bottom/right to S x S, batch of one.
+    g.input("input_image", {-1, -1, 3}, {"height", "width"});
+    const at::Tensor mean = at::tensor(std::vector<float>(model::kPixelMean.begin(), model::kPixelMean.end()));
+    const at::Tensor stdv = at::tensor(std::vector<float>(model::kPixelStd.begin(), model::kPixelStd.end()));
+    image = g.op("Div", {g.sub(image, g.weight("pixel_mean", mean)), g.weight("pixel_std", stdv)});
+    image = g.transpose(image, {2, 0, 1});
+    const std::string hw = g.op("Slice", {g.op("Shape", {"input_image"}), g.ints({0}), g.ints({2})});
+    const std::string pads = g.concat({g.ints({0, 0, 0, 0}), g.sub(g.ints({S, S}), hw)}, 0);
+    image = g.unsqueeze(g.op("Pad", {image, pads}), {0});
+  } else {
+    g.input("input_image", {1, 3, S, S});
+  }
 
   g.setScope("image_encoder.patch_embed");
-  std::string x = g.conv("Conv", "input_image", "image_encoder.patch_embed.proj",
+  std::string x = g.conv("Conv", image, "image_encoder.patch_embed.proj",
                          w("image_encoder.patch_embed.proj.weight"), w("image_encoder.patch_embed.proj.bias"),
                          arch.patchSize, arch.patchSize);
   x = g.add(g.transpose(x, {0, 2, 3, 1}), g.weight("image_encoder.pos_embed", w("image_encoder.pos_embed")));  // [1,T,T,C]
@@ -395,7 +409,7 @@ std::string decoderOnnxBytes(model::SamImpl& sam, int64_t* nodes) {
 }
 
 OnnxExportResult exportOnnx(const model::Sam& supernet, const supernet::Subnet& s, const std::string& dir,
-                            const util::JobControl& job) {
+                            const util::JobControl& job, bool rgbEncoder) {
   namespace fs = std::filesystem;
   model::Sam small = supernet::extractModel(supernet, s);  // util::Error when s does not fit the arch
   std::error_code ec;
@@ -405,7 +419,9 @@ OnnxExportResult exportOnnx(const model::Sam& supernet, const supernet::Subnet& 
                       (ec ? ": " + ec.message() : std::string(": it is not a folder")));
   }
   OnnxExportResult r;
-  const std::string enc = encoderOnnxBytes(*small, util::phaseOf(job, 0.0, 0.8), &r.encoderNodes);
+  const std::string enc = encoderOnnxBytes(*small, util::phaseOf(job, 0.0, rgbEncoder ? 0.4 : 0.8), &r.encoderNodes);
+  std::string encRgb;
+  if (rgbEncoder) encRgb = encoderOnnxBytes(*small, util::phaseOf(job, 0.4, 0.8), nullptr, true);
   job.check();
   const std::string dec = decoderOnnxBytes(*small, &r.decoderNodes);
   job.check();
@@ -434,6 +450,22 @@ OnnxExportResult exportOnnx(const model::Sam& supernet, const supernet::Subnet& 
   r.sidecarPath = (fs::path(dir) / kOnnxSidecarFile).string();
   util::writeFileAtomic(r.encoderPath, enc);
   util::writeFileAtomic(r.decoderPath, dec);
+  if (rgbEncoder) {
+    side["encoder_rgb"] = {{"file", kOnnxRgbEncoderFile},
+                           {"input", "input_image [H, W, 3] float32 RGB 0-255, H and W <= input_size"},
+                           {"output", "image_embeddings"}};
+    r.rgbEncoderPath = (fs::path(dir) / kOnnxRgbEncoderFile).string();
+    util::writeFileAtomic(r.rgbEncoderPath, encRgb);
+    // X-AnyLabeling's custom SAM model config (its segment_anything loader scales prompts for a 1024-pixel model).
+    const std::string name = "supersam_" + s.hash();
+    std::string yaml = "type: segment_anything\nname: " + name + "\ndisplay_name: SuperSAM subnet " + s.hash() +
+                       "\nencoder_model_path: " + kOnnxRgbEncoderFile + "\ndecoder_model_path: " + kOnnxDecoderFile +
+                       "\ninput_size: " + std::to_string(arch.imageSize) + "\nmax_width: " +
+                       std::to_string(arch.imageSize) + "\nmax_height: " + std::to_string(arch.imageSize * 2 / 3) +
+                       "\n";
+    r.anylabelingConfigPath = (fs::path(dir) / kAnyLabelingConfigFile).string();
+    util::writeFileAtomic(r.anylabelingConfigPath, yaml);
+  }
   util::writeFileAtomic(r.sidecarPath, side.dump(2) + "\n");
   r.encoderBytes = static_cast<int64_t>(enc.size());
   r.decoderBytes = static_cast<int64_t>(dec.size());

@@ -14,6 +14,8 @@
 //                 [1, 1, 4h, 4w]. The mask is chosen as SAM's export does: with more than two points (boxes count
 //                 two) the single-mask output, otherwise the best of the three multimask outputs by predicted IoU.
 //                 Masks are upscaled bilinearly to S x S, cropped to the resized image, resized to orig_im_size.
+//   encoder_rgb.onnx + x-anylabeling.yaml  optional (rgbEncoder): the encoder with SAM's preprocessing in front,
+//                 input_image [H, W, 3] RGB 0-255, and X-AnyLabeling's config for it and decoder.onnx.
 //   supersam_onnx.json  a sidecar: opset, input size, pixel mean/std (0-255, RGB), the subnet and its hash, the arch,
 //                 the files and their input/output names.
 //
@@ -41,17 +43,23 @@ inline constexpr int64_t kOnnxOpset = 17;
 inline constexpr const char* kOnnxEncoderFile = "encoder.onnx";
 inline constexpr const char* kOnnxDecoderFile = "decoder.onnx";
 inline constexpr const char* kOnnxSidecarFile = "supersam_onnx.json";
+inline constexpr const char* kOnnxRgbEncoderFile = "encoder_rgb.onnx";
+inline constexpr const char* kAnyLabelingConfigFile = "x-anylabeling.yaml";
 
 struct OnnxExportResult {
   std::string encoderPath, decoderPath, sidecarPath;
   int64_t encoderBytes = 0, decoderBytes = 0;
   int64_t encoderNodes = 0, decoderNodes = 0;
+  std::string rgbEncoderPath, anylabelingConfigPath;  // only with rgbEncoder
 };
 
 // Serialised, checked ONNX models of a standalone SAM (every block of `sam` runs at its full width; use an extracted
 // model for a subnet). util::Error when the model's weights do not have SAM's layout (names the key), or when the
 // checker rejects the graph (a bug: the message says so).
-std::string encoderOnnxBytes(model::SamImpl& sam, const util::JobControl& job = {}, int64_t* nodes = nullptr);
+// rawRgbInput: the encoder takes the resized image itself, input_image [H, W, 3] float32 RGB 0-255 (H, W <= S,
+// dynamic), and normalises and pads it in the graph (the encoder interface of X-AnyLabeling's SAM loader).
+std::string encoderOnnxBytes(model::SamImpl& sam, const util::JobControl& job = {}, int64_t* nodes = nullptr,
+                             bool rawRgbInput = false);
 std::string decoderOnnxBytes(model::SamImpl& sam, int64_t* nodes = nullptr);
 
 // Extracts subnet `s` of `supernet` and writes encoder.onnx, decoder.onnx and supersam_onnx.json into `dir`
@@ -59,7 +67,9 @@ std::string decoderOnnxBytes(model::SamImpl& sam, int64_t* nodes = nullptr);
 // does not fit the supernet's arch. Progress: one unit per encoder block plus the decoder; a cancelled export
 // (util::Cancelled) writes nothing. Each file is written atomically; an existing export in `dir` is replaced file
 // by file.
+// rgbEncoder: also encoder_rgb.onnx (rawRgbInput above) and x-anylabeling.yaml, X-AnyLabeling's custom model config
+// for the pair encoder_rgb.onnx + decoder.onnx.
 OnnxExportResult exportOnnx(const model::Sam& supernet, const supernet::Subnet& s, const std::string& dir,
-                            const util::JobControl& job = {});
+                            const util::JobControl& job = {}, bool rgbEncoder = false);
 
 }  // namespace supersam::exporter

@@ -3,6 +3,7 @@
 #include "core/export/onnx_export.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -225,6 +226,36 @@ TEST(OnnxExport, PaddedWindowsMatchLibTorch) {
   checkAgainstLibTorch(sam, s, "tiny_padded", promptsFor(arch.imageSize));
 }
 
+// encoder_rgb.onnx: SAM's preprocessing (normalise, channels first, zero-pad) in the graph, for X-AnyLabeling.
+TEST(OnnxExport, RgbEncoderMatchesPreprocessingThenEncoder) {
+  ASSERT_NO_FATAL_FAILURE(requireOnnxRuntime());
+  util::setThreads(2);
+  const model::SamArch arch = test::tinyArch();
+  model::Sam sam = test::randomSam(arch, 31);
+  sam->eval();
+  const auto s = supernet::Subnet::parse("128,256,x,256", arch);
+  const std::string dir = test::tempDir("onnx_export_rgb");
+  const exporter::OnnxExportResult r = exporter::exportOnnx(sam, s, dir + "/model", {}, true);
+  ASSERT_TRUE(fs::exists(r.rgbEncoderPath));
+  const std::string yaml = util::readFileBytes(r.anylabelingConfigPath);
+  EXPECT_NE(yaml.find("type: segment_anything"), std::string::npos) << yaml;
+  EXPECT_NE(yaml.find("encoder_model_path: encoder_rgb.onnx"), std::string::npos) << yaml;
+  EXPECT_NE(yaml.find("decoder_model_path: decoder.onnx"), std::string::npos) << yaml;
+  for (const auto& hw : std::vector<std::array<int64_t, 2>>{{arch.imageSize * 3 / 4, arch.imageSize}, {arch.imageSize, 70}}) {
+    at::manual_seed(hw[1]);
+    const at::Tensor rgb = at::rand({hw[0], hw[1], 3}) * 255.0;
+    at::Tensor want;
+    {
+      c10::InferenceMode g;
+      auto cfg = s.toElastic();
+      want = sam->image_encoder->forward(sam->preprocess(rgb.permute({2, 0, 1}).unsqueeze(0)), &cfg);
+    }
+    auto out = runOnnx(r.rgbEncoderPath, dir + "/io" + std::to_string(hw[1]), {{"input_image", rgb}});
+    ASSERT_TRUE(out.count("image_embeddings"));
+    EXPECT_LE(maxAbs(out["image_embeddings"], want), 1e-4) << hw[0] << "x" << hw[1];
+  }
+}
+
 TEST(OnnxExport, OutputFolderThatCannotBeCreatedIsAnError) {
   const model::SamArch arch = test::tinyArch();
   model::Sam sam = test::randomSam(arch, 3);
@@ -254,12 +285,14 @@ TEST(OnnxExport, CliWritesBothFilesAndRejectsBadInput) {
       test::runSupersam("export --supernet '" + kDemo + "' --subnet largest --onnx '" + dir + "/file/onnx'");
   EXPECT_EQ(unwritable.rc, 1) << unwritable.output;
   EXPECT_NE(unwritable.output.find(dir + "/file/onnx"), std::string::npos) << unwritable.output;
-  // --onnx alone (no --out) writes the two models and the sidecar.
+  // --onnx alone (no --out) writes the two models and the sidecar; --onnx-rgb adds X-AnyLabeling's pair.
   test::CliResult ok = test::runSupersam("export --supernet '" + kDemo + "' --subnet smallest --onnx '" + dir +
-                                         "/ok'");
+                                         "/ok' --onnx-rgb");
   EXPECT_EQ(ok.rc, 0) << ok.output;
   EXPECT_TRUE(fs::exists(dir + "/ok/encoder.onnx"));
   EXPECT_TRUE(fs::exists(dir + "/ok/decoder.onnx"));
   EXPECT_TRUE(fs::exists(dir + "/ok/supersam_onnx.json"));
+  EXPECT_TRUE(fs::exists(dir + "/ok/encoder_rgb.onnx"));
+  EXPECT_TRUE(fs::exists(dir + "/ok/x-anylabeling.yaml"));
   EXPECT_NE(ok.output.find("opset 17"), std::string::npos) << ok.output;
 }
