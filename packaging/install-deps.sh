@@ -10,6 +10,8 @@ packages=(
   libqcustomplot-dev libqcustomplot2.1-qt6
   libopencv-dev
   libsqlite3-dev nlohmann-json3-dev
+  libonnx-dev libprotobuf-dev
+  nodejs
   googletest libgtest-dev libgmock-dev
   zlib1g-dev libpng-dev libgloo-dev
   xvfb xauth
@@ -23,6 +25,10 @@ if [ "$(id -u)" -ne 0 ]; then
   command -v sudo >/dev/null || { echo "install-deps: not root and sudo is missing" >&2; exit 1; }
   sudo_cmd=(sudo)
 fi
+
+# The ONNX export tests run the exported models in ONNX Runtime through npm's onnxruntime-node (tests/onnx): npm
+# comes with NodeSource's nodejs, and is Debian's separate npm package otherwise.
+command -v npm >/dev/null || packages+=(npm)
 
 missing=()
 for p in "${packages[@]}"; do
