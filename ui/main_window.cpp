@@ -280,6 +280,8 @@ void MainWindow::buildMenus() {
   jobs->addAction(tr("&Train supernet..."), this, &MainWindow::openTrainDialog);
   jobs->addAction(tr("&Evaluate current subnet..."), this, &MainWindow::openEvaluateDialog);
   jobs->addAction(tr("&Search subnets..."), this, &MainWindow::openSearchDialog);
+  jobs->addSeparator();
+  buildLatencyActions(jobs);
 
   auto* help = menuBar()->addMenu(tr("&Help"));
   help->addAction(tr("&Keyboard shortcuts"), QKeySequence::HelpContents, this, &MainWindow::showShortcuts);

@@ -15,6 +15,8 @@
 #include <QUndoStack>
 
 #include "ui/engine/annotations.h"
+#include "ui/engine/elastic_annotation.h"
+#include "ui/engine/latency_predictor.h"
 #include "ui/engine/results_store.h"
 #include "ui/engine/subnet_space.h"
 #include "ui/widgets/image_canvas.h"
@@ -127,7 +129,13 @@ class MainWindow : public QMainWindow {
   bool exportAnnotations(ExportFormat format, const QString& folder, bool wholeFolder);
   // The embedding cache's folder (settings "cache/dir", else core's default under the user's cache folder).
   QString embeddingCacheDir() const;
+  void setEmbeddingCacheEnabled(bool on);  // Annotate > Use the embedding cache
   bool preEncoding() const;
+  // Jobs > Measure the latency table, in the background; the plot's predicted-latency axis once it is there.
+  void measureLatencyTable();
+  // The open model's predicted encoder latency on this machine, -1 without a latency table.
+  double predictedLatencyMs(const model::ElasticConfig& cfg) const;
+  bool hasLatencyTable() const { return m_latency.has_value(); }
   // Brush / eraser (keys B, E; P back to prompts): strokes edit the selected object's mask, one undo step each.
   void setTool(ImageCanvas::Tool tool);
   void applyStroke(const QVector<QPointF>& imagePoints, double radius, bool erase);
@@ -142,6 +150,7 @@ class MainWindow : public QMainWindow {
   void latencyShown(double ms);
   void exportDone(bool ok);
   void preEncodeDone(bool ok);
+  void latencyTableDone(bool ok);
 
  public slots:
   void showError(const QString& message);
@@ -164,8 +173,11 @@ class MainWindow : public QMainWindow {
   void applyCacheSettings();          // the worker's embedding cache from the settings
   void schedulePreEncode(int delayMs);
   void startPreEncode();
+  void buildLatencyActions(QMenu* jobs);
+  void reloadLatencyTable();  // from the cache; fills the results' predicted ms
   void exportAnnotationsDialog(ExportFormat format, bool wholeFolder);
   void pushPreviewSettings();  // the worker's PreviewSettings from the menu, the subnet and the open results
+  SubnetCostFn previewCost() const;  // predicted ms with a latency table, else GMACs
   void onEscalation(const PredictionResult& r);
   void clearEscalationOffer();
   void upgradePreviewObjects(const PredictionResult& r);
@@ -213,6 +225,8 @@ class MainWindow : public QMainWindow {
   std::vector<QAction*> m_previewModes;
   BackgroundTask* m_exportTask = nullptr;
   BackgroundTask* m_embedTask = nullptr;
+  BackgroundTask* m_latencyTask = nullptr;
+  std::optional<LatencyPredictor> m_latency;
   QAction* m_useCacheAction = nullptr;
   QAction* m_preEncodeAction = nullptr;
   QTimer* m_preEncodeTimer = nullptr;

@@ -250,6 +250,7 @@ bool MainWindow::openResults(const QString& dbPath) {
   try {
     m_results = readResults(dbPath.toStdString());
     m_resultsPath = dbPath;
+    for (auto& p : m_results) p.predictedMs = m_latency ? m_latency->predictMs(p.subnet) : -1;
     m_pareto->setPoints(m_results);
     pushPreviewSettings();
     const int best = bestPoint(m_results);

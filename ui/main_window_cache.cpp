@@ -83,6 +83,8 @@ void MainWindow::buildCacheActions(QMenu* menu) {
   applyCacheSettings();
 }
 
+void MainWindow::setEmbeddingCacheEnabled(bool on) { m_useCacheAction->setChecked(on); }
+
 bool MainWindow::preEncoding() const { return m_embedTask && m_embedTask->running(); }
 
 void MainWindow::applyCacheSettings() {

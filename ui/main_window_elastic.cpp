@@ -103,17 +103,23 @@ model::ElasticConfig MainWindow::previewSubnet() const {
   if (mode == "smallest") {
     cfg = m_space.normalised(m_space.smallest());
   } else if (mode == "prefix") {
-    cfg = prefixPreview(m_space, m_subnet);
+    cfg = prefixPreview(m_space, m_subnet, 0.5, previewCost());
   } else if (mode == "fixed") {
     try {
       cfg = m_space.normalised(m_space.parse(s.value("annotate/previewSubnet").toString().toStdString()));
     } catch (const std::exception&) {
-      cfg = autoPreview(m_space, m_subnet, m_ladder);  // saved for another model
+      cfg = autoPreview(m_space, m_subnet, m_ladder, 0.5, previewCost());  // saved for another model
     }
   } else {
-    cfg = autoPreview(m_space, m_subnet, m_ladder);
+    cfg = autoPreview(m_space, m_subnet, m_ladder, 0.5, previewCost());
   }
   return cfg == m_space.normalised(m_subnet) ? model::ElasticConfig{} : cfg;
+}
+
+SubnetCostFn MainWindow::previewCost() const {
+  if (!m_latency) return {};  // encoder GMACs
+  const LatencyPredictor p = *m_latency;
+  return [p](const model::ElasticConfig& c) { return p.predictMs(c); };
 }
 
 void MainWindow::pushPreviewSettings() {

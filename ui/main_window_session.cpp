@@ -175,7 +175,7 @@ void MainWindow::onModelLoaded(const ModelInfo& info, const SubnetSpace& space) 
   updateParetoMarker();
   statusBar()->showMessage(tr("Model loaded: %1").arg(QString::fromStdString(info.summary)), 5000);
   for (const auto& w : info.warnings) showError(tr("Warning: %1").arg(QString::fromStdString(w)));
-  pushPreviewSettings();
+  reloadLatencyTable();  // also pushes the preview settings
   requestInference();
   if (!m_folder.isEmpty()) schedulePreEncode(0);
   emit modelReady(true);
@@ -367,7 +367,7 @@ void MainWindow::updateParetoMarker() {
   for (const auto& p : m_pareto->points()) {
     if (p.subnet == s) miou = p.miou;
   }
-  m_pareto->setCurrent(f.params / 1e6, miou, QString::fromStdString(s));
+  m_pareto->setCurrent(f.params / 1e6, miou, QString::fromStdString(s), predictedLatencyMs(m_subnet));
 }
 
 void MainWindow::openImageDialog() {

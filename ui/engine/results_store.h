@@ -13,6 +13,7 @@ struct EvaluatedSubnet {
   double paramsM = 0;     // total parameters, millions
   double gmacs = 0;       // encoder multiply-accumulates, 1e9
   double latencyMs = -1;  // measured, -1 if unknown
+  double predictedMs = -1;  // predicted by this machine's latency table (filled by the studio), -1 if unknown
   double miou = 0;        // quality (the database's headline mIoU)
   double boxFill = -1;    // mIoU of "the mask fills the object's box" on the same objects; -1 if not recorded
   bool feasible = true;

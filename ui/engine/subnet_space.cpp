@@ -28,6 +28,8 @@ supernet::Subnet toSubnet(const model::ElasticConfig& cfg, const model::SamArch&
 }
 }  // namespace
 
+const model::SamArch& SubnetSpace::arch() const { return m_impl->arch; }
+
 SubnetSpace::SubnetSpace(const model::SamArch& arch, ModelInfo info, const std::string& searchSpaceJson) {
   auto impl = std::make_shared<Impl>();
   impl->arch = arch;

@@ -25,6 +25,7 @@ class SubnetSpace {
   bool valid() const { return static_cast<bool>(m_impl); }
   int depth() const;
   const ModelInfo& info() const;
+  const model::SamArch& arch() const;
   int prunableCount() const;
 
   model::ElasticConfig largest() const;

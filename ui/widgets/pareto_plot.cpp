@@ -26,7 +26,8 @@ ParetoPlot::ParetoPlot(QWidget* parent) : QWidget(parent), m_plot(new QCustomPlo
   m_caption = new QLabel(tr("No results database loaded (File > Open results database, or Jobs > Search)."), this);
   m_caption->setObjectName("paretoCaption");
   m_xChoice = new QComboBox(this);
-  m_xChoice->addItems({tr("parameters (M)"), tr("encoder GMACs"), tr("latency (ms)")});
+  m_xChoice->addItems({tr("parameters (M)"), tr("encoder GMACs"), tr("latency (ms)"),
+                       tr("predicted latency (ms, this machine)")});
   auto* top = new QHBoxLayout;
   top->addWidget(m_caption, 1);
   top->addWidget(new QLabel(tr("x axis:"), this));
@@ -113,7 +114,7 @@ ParetoPlot::ParetoPlot(QWidget* parent) : QWidget(parent), m_plot(new QCustomPlo
 void ParetoPlot::setTitle(const QString& title) { m_caption->setText(title); }
 
 void ParetoPlot::setXAxis(int which) {
-  m_x = std::clamp(which, 0, 2);
+  m_x = std::clamp(which, 0, 3);
   if (m_xChoice->currentIndex() != m_x) m_xChoice->setCurrentIndex(m_x);
   m_plot->xAxis->setLabel(m_xChoice->itemText(m_x));
   m_autoFit = true;
@@ -126,6 +127,8 @@ double ParetoPlot::xOf(const EvaluatedSubnet& p) const {
       return p.gmacs;
     case 2:
       return p.latencyMs;
+    case 3:
+      return p.predictedMs;
     default:
       return p.paramsM;
   }
@@ -148,8 +151,9 @@ void ParetoPlot::clear() {
   replot();
 }
 
-void ParetoPlot::setCurrent(double paramsM, double miou, const QString& subnet) {
+void ParetoPlot::setCurrent(double paramsM, double miou, const QString& subnet, double predictedMs) {
   m_currentParams = paramsM;
+  m_currentPredicted = predictedMs;
   m_currentMiou = miou;
   m_currentSubnet = subnet;
   if (m_autoFit) fitView();
@@ -159,6 +163,7 @@ void ParetoPlot::setCurrent(double paramsM, double miou, const QString& subnet) 
 
 double ParetoPlot::currentX() const {
   if (m_x == 0) return m_currentParams;
+  if (m_x == 3 && m_currentPredicted >= 0) return m_currentPredicted;
   for (const auto& p : m_points) {
     if (QString::fromStdString(p.subnet) == m_currentSubnet && xOf(p) >= 0) return xOf(p);
   }
@@ -283,6 +288,8 @@ void ParetoPlot::replot() {
       caption = m_x == 2 ? tr("None of the %1 evaluated subnets has a measured latency: a search measures it only "
                               "under a latency budget (Max encoder latency). Choose another x axis.")
                                .arg(m_points.size())
+                 : m_x == 3 ? tr("No latency table for this model on this machine yet: Jobs > Measure latency "
+                                 "table predicts every subnet's milliseconds. Choose another x axis meanwhile.")
                          : tr("None of the %1 evaluated subnets has this figure. Choose another x axis.")
                                .arg(m_points.size());
     } else if (missing > 0) {

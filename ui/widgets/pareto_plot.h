@@ -32,9 +32,11 @@ class ParetoPlot : public QWidget {
   void clear();
   const std::vector<EvaluatedSubnet>& points() const { return m_points; }
   // Current subnet: x = its size; y = its mIoU if evaluated, else NaN (marker drawn on the x axis).
-  void setCurrent(double paramsM, double miou, const QString& subnet);
+  // predictedMs: its predicted latency (latency table), -1 when there is none.
+  void setCurrent(double paramsM, double miou, const QString& subnet, double predictedMs = -1);
   void setTitle(const QString& title);
-  // What the x axis shows: 0 = parameters (M), 1 = encoder GMACs, 2 = measured latency (ms).
+  // What the x axis shows: 0 = parameters (M), 1 = encoder GMACs, 2 = measured latency (ms), 3 = latency (ms)
+  // predicted by this machine's latency table (EvaluatedSubnet::predictedMs).
   void setXAxis(int which);
 
   QCustomPlot* plot() const { return m_plot; }
@@ -64,7 +66,7 @@ class ParetoPlot : public QWidget {
   QLabel* m_caption;
   QComboBox* m_xChoice;
   int m_x = 0;
-  double m_currentParams = 0, m_currentMiou = 0;
+  double m_currentParams = 0, m_currentMiou = 0, m_currentPredicted = -1;
   QString m_currentSubnet;
   QCPGraph* m_all = nullptr;
   QCPGraph* m_front = nullptr;
