@@ -224,6 +224,7 @@ void MainWindow::buildMenus() {
                   &MainWindow::loadAnnotationsDialog);
   buildExportMenu(file);
   file->addAction(tr("&Export subnet..."), QKeySequence(Qt::CTRL | Qt::Key_E), this, &MainWindow::exportSubnet);
+  file->addAction(tr("Export subnet as O&NNX (X-AnyLabeling, ONNX Runtime)..."), this, &MainWindow::exportSubnetOnnx);
   file->addSeparator();
   file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
 

@@ -159,6 +159,7 @@ class MainWindow : public QMainWindow {
   void openEvaluateDialog();
   void openSearchDialog();
   void exportSubnet();
+  void exportSubnetOnnx();
 
  protected:
   void closeEvent(QCloseEvent* e) override;

@@ -303,4 +303,16 @@ void MainWindow::exportSubnet() {
   m_inference->worker()->postExport(m_subnet, path);
 }
 
+void MainWindow::exportSubnetOnnx() {
+  if (!m_space.valid()) {
+    showError(tr("Open a checkpoint before exporting a subnet"));
+    return;
+  }
+  const QString dir = QFileDialog::getExistingDirectory(
+      this, tr("Export subnet %1 as ONNX into (encoder.onnx, decoder.onnx, X-AnyLabeling config)")
+                .arg(QString::fromStdString(m_space.hash(m_subnet))));
+  if (dir.isEmpty()) return;
+  m_inference->worker()->postExport(m_subnet, dir, /*onnx=*/true);
+}
+
 }  // namespace supersam::ui

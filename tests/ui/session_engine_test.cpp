@@ -1,6 +1,8 @@
 // The interactive engine facade on the tiny reference SAM (random weights): loading, caching, incremental
 // re-encoding that matches a full encode, subnet strings and figures.
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
@@ -167,5 +169,28 @@ TEST(SessionEngine, NonFiniteWeightsComeWithAWarning) {
   EXPECT_NE(info.warnings[0].find("NaN or infinite"), std::string::npos) << info.warnings[0];
 }
 
+}  // namespace
+}  // namespace supersam::ui
+
+namespace supersam::ui {
+namespace {
+// File > Export subnet as ONNX: the same core export as `supersam export --onnx` (whose tests run the files in ONNX
+// Runtime); here the studio's engine writes the pair for the current subnet and refuses a folder it cannot make.
+TEST(SessionEngine, ExportsTheSubnetAsAnOnnxPair) {
+  SessionEngine e;
+  e.loadModel(test::tinyCheckpoint());
+  const std::string base = test::tempDir("ui-onnx");
+  const std::string dir = base + "/pair";
+  e.exportOnnx(e.space().smallest(), dir);
+  for (const char* f : {"encoder.onnx", "decoder.onnx", "supersam_onnx.json", "encoder_rgb.onnx", "x-anylabeling.yaml"}) {
+    EXPECT_TRUE(std::filesystem::is_regular_file(dir + "/" + f)) << f;
+  }
+  // The smaller subnet's encoder is a smaller file than the largest subnet's.
+  const std::string big = base + "/big";
+  e.exportOnnx(e.space().largest(), big);
+  EXPECT_LT(std::filesystem::file_size(dir + "/encoder.onnx"), std::filesystem::file_size(big + "/encoder.onnx"));
+  std::ofstream(base + "/file") << "x";
+  EXPECT_THROW(e.exportOnnx(e.space().largest(), base + "/file/sub"), util::Error);
+}
 }  // namespace
 }  // namespace supersam::ui

@@ -10,6 +10,7 @@
 #include <c10/core/InferenceMode.h>
 #include <nlohmann/json.hpp>
 
+#include "core/export/onnx_export.h"
 #include "core/infer/embedding_cache.h"
 #include "core/infer/incremental_encoder.h"
 #include "core/infer/model_loader.h"
@@ -411,6 +412,13 @@ void SessionEngine::exportSubnet(const model::ElasticConfig& cfg, const std::str
   if (!hasModel()) throw util::Error("no model loaded: nothing to export to " + path);
   const auto subnet = supernet::Subnet::parse(d.space.toString(cfg), d.loaded->arch);
   supernet::exportSubnet(d.sam(), subnet, path, {{"exported_by", "supersam-studio"}, {"source", d.info.path}});
+}
+
+void SessionEngine::exportOnnx(const model::ElasticConfig& cfg, const std::string& dir) {
+  auto& d = *m_impl;
+  if (!hasModel()) throw util::Error("no model loaded: nothing to export to " + dir);
+  const auto subnet = supernet::Subnet::parse(d.space.toString(cfg), d.loaded->arch);
+  exporter::exportOnnx(d.sam(), subnet, dir, {}, /*rgbEncoder=*/true);
 }
 
 }  // namespace supersam::ui

@@ -74,6 +74,9 @@ class SessionEngine {
 
   // Writes a standalone model of subnet `cfg` (dropped blocks removed, MLPs sliced) as our safetensors.
   void exportSubnet(const model::ElasticConfig& cfg, const std::string& path);
+  // Writes subnet `cfg` as ONNX into folder `dir` (core/export/onnx_export.h: encoder.onnx, decoder.onnx in SAM's ONNX
+  // interface, the sidecar JSON, and X-AnyLabeling's raw-image encoder and config).
+  void exportOnnx(const model::ElasticConfig& cfg, const std::string& dir);
 
   const std::string& modelPath() const;
 

@@ -61,13 +61,17 @@ void InferenceWorker::postLoad(const QString& path, const QString& archOverride)
   QMetaObject::invokeMethod(this, &InferenceWorker::processLoad, Qt::QueuedConnection);
 }
 
-void InferenceWorker::postExport(const model::ElasticConfig& cfg, const QString& path) {
+void InferenceWorker::postExport(const model::ElasticConfig& cfg, const QString& path, bool onnx) {
   QMetaObject::invokeMethod(
       this,
-      [this, cfg, path]() {
+      [this, cfg, path, onnx]() {
         setBusy(true);
         try {
-          m_engine->exportSubnet(cfg, path.toStdString());
+          if (onnx) {
+            m_engine->exportOnnx(cfg, path.toStdString());
+          } else {
+            m_engine->exportSubnet(cfg, path.toStdString());
+          }
           emit exportFinished(true, path);
         } catch (const std::exception& e) {
           emit exportFinished(false, QString::fromStdString(e.what()));

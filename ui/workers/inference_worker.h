@@ -49,7 +49,8 @@ class InferenceWorker : public QObject {
   // reported through requestFailed.
   void postCacheSettings(const QString& dir, qint64 maxBytes);
   // Writes the standalone model of `cfg` to `path` (queued behind the current request).
-  void postExport(const model::ElasticConfig& cfg, const QString& path);
+  // onnx: `path` is a folder that receives the ONNX pair (SessionEngine::exportOnnx).
+  void postExport(const model::ElasticConfig& cfg, const QString& path, bool onnx = false);
   // True while a request, load or export runs (any thread may ask): background jobs yield to interactive work.
   bool working() const { return m_working.load(); }
   // Runs on the worker thread only; tests and the benchmark use it directly when no thread is involved.
