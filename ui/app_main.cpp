@@ -224,7 +224,7 @@ int benchmarkOpen(MainWindow& w, int repeats) {
         previewIoU.push_back(maskIoU(firstResult->masks[firstResult->best], r.masks[r.best]));
       }
     }
-    if (!preview) chosenAlone = median(final);
+    if (mode == "off") chosenAlone = median(final);
     std::printf("  preview %-6s first mask %9.1f ms  chosen subnet's mask %9.1f ms  (%.2fx / %.2fx of the chosen "
                 "subnet alone)\n",
                 qPrintable(mode), median(first), median(final), median(first) / chosenAlone,

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -501,6 +502,15 @@ std::vector<int64_t> widthsOf(const SearchSpace& space) {
 }
 
 // ---------------------------------------------------------------------------------------------------- checking
+
+std::string describe(const LatencyCheckSummary& s) {
+  char line[256];
+  std::snprintf(line, sizeof line,
+                "error over %zu subnets: mean |%%| %.2f, median |%%| %.2f, max |%%| %.2f, mean signed %+.2f %%, "
+                "correlation %.4f",
+                s.count, s.meanAbsPct, s.medianAbsPct, s.maxAbsPct, s.meanSignedPct, s.correlation);
+  return line;
+}
 
 LatencyCheckSummary summarize(const std::vector<LatencyCheckPoint>& points) {
   LatencyCheckSummary s;

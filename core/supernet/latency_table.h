@@ -154,6 +154,8 @@ struct LatencyCheckSummary {
   double correlation = 0;  // Pearson, predicted vs measured (NaN when undefined)
 };
 LatencyCheckSummary summarize(const std::vector<LatencyCheckPoint>& points);
+// One line: "error over N subnets: mean |%| ..., correlation ...".
+std::string describe(const LatencyCheckSummary& s);
 
 // Draws `count` subnets from space.sample (seeded), predicts each and measures it with a LatencyProbe (warmup,
 // repeats). onPoint (may be empty) after each. job: progress per subnet, cancel between subnets.

@@ -70,9 +70,6 @@ int main(int argc, char** argv) {
                     p.subnet.c_str());
         std::fflush(stdout);
       });
-  const supernet::LatencyCheckSummary s = supernet::summarize(points);
-  std::printf("error over %zu subnets: mean |%%| %.2f, median |%%| %.2f, max |%%| %.2f, mean signed %+.2f %%, "
-              "correlation %.4f\n",
-              s.count, s.meanAbsPct, s.medianAbsPct, s.maxAbsPct, s.meanSignedPct, s.correlation);
+  std::printf("%s\n", supernet::describe(supernet::summarize(points)).c_str());
   return 0;
 }
