@@ -156,7 +156,7 @@ void MainWindow::buildDocks() {
   m_offerButton = new QToolButton(right);
   m_offerButton->setObjectName("escalationOffer");
   m_offerButton->setToolButtonStyle(Qt::ToolButtonTextOnly);
-  m_offerButton->setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Preferred);
+  m_offerButton->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);  // never widens the dock
   m_offerButton->setVisible(false);
   connect(m_offerButton, &QToolButton::clicked, this, &MainWindow::useEscalatedMask);
   rl->addWidget(m_offerButton);

@@ -141,10 +141,12 @@ void MainWindow::onEscalation(const PredictionResult& r) {
   if (!m_result || r.requestId != m_shownRequest || m_result->masks.empty()) return;
   m_offer = r;
   const auto f = m_space.figures(m_space.parse(r.subnet));
-  m_offerButton->setText(tr("Better mask from a larger subnet (%1 M parameters): IoU %2 instead of %3. Use it (U)")
-                             .arg(f.params / 1e6, 0, 'f', 2)
+  m_offerButton->setText(tr("Better mask: IoU %1 (was %2). Use it (U)")
                              .arg(r.iou[r.best], 0, 'f', 3)
                              .arg(m_result->iou[m_result->best], 0, 'f', 3));
+  m_offerButton->setToolTip(tr("The larger subnet %1 (%2 M parameters) scores the same prompts higher")
+                                .arg(QString::fromStdString(r.subnet))
+                                .arg(f.params / 1e6, 0, 'f', 2));
   m_offerButton->setVisible(true);
 }
 

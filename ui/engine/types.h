@@ -102,7 +102,8 @@ struct PreviewSettings {
   model::ElasticConfig subnet;               // the preview subnet (empty = no preview)
   bool escalate = false;                     // try the next larger subnet of `ladder` when the IoU score is low
   double threshold = 0.8;                    // escalate when the selected mask's predicted IoU is below this
-  std::vector<model::ElasticConfig> ladder;  // ascending in size (e.g. the Pareto front)
+  double minGain = 0.02;                     // offer a larger rung's mask only when its IoU is higher by this much
+  std::vector<model::ElasticConfig> ladder;  // ascending in size (e.g. the Pareto front); climbed rung by rung
 };
 
 }  // namespace supersam::ui

@@ -1,5 +1,6 @@
 #include "ui/workers/inference_worker.h"
 
+#include <algorithm>
 #include <chrono>
 #include <exception>
 
@@ -212,28 +213,33 @@ void InferenceWorker::escalate(const InferenceRequest& req, const PredictionResu
   if (!settings.escalate || req.prompts.empty() || shown.masks.empty()) return;
   const float score = shown.iou.at(static_cast<size_t>(shown.best));
   if (score >= settings.threshold) return;
-  // The next larger rung: the first ladder subnet with more parameters than the chosen one.
+  // The rungs larger than the chosen subnet, smallest first: each is tried in turn until one scores better by
+  // minGain (offered) or the ladder ends.
   const SubnetSpace space = m_engine->space();
   const int64_t params = space.figures(req.subnet).params;
-  const model::ElasticConfig* next = nullptr;
+  std::vector<std::pair<int64_t, const model::ElasticConfig*>> rungs;
   for (const auto& c : settings.ladder) {
-    if (space.figures(c).params > params && (!next || space.figures(c).params < space.figures(*next).params)) {
-      next = &c;
-    }
+    const int64_t p = space.figures(c).params;
+    if (p > params) rungs.emplace_back(p, &c);
   }
-  if (!next) return;
+  std::sort(rungs.begin(), rungs.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   // Any newer request (new prompts included) abandons the escalation: it is about prompts no longer shown.
   const auto hook = [this](int) {
     std::lock_guard<std::mutex> lock(m_mutex);
     if (m_pending) throw Superseded{};
   };
-  {
-    std::lock_guard<std::mutex> lock(m_mutex);
-    if (m_pending) return;
+  for (const auto& rung : rungs) {
+    {
+      std::lock_guard<std::mutex> lock(m_mutex);
+      if (m_pending) return;
+    }
+    PredictionResult alt = m_engine->runAlternative(*rung.second, req.prompts, hook);
+    alt.requestId = req.id;
+    if (!alt.masks.empty() && alt.iou.at(static_cast<size_t>(alt.best)) >= score + settings.minGain) {
+      emit escalationReady(alt);
+      return;
+    }
   }
-  PredictionResult alt = m_engine->runAlternative(*next, req.prompts, hook);
-  alt.requestId = req.id;
-  if (!alt.masks.empty() && alt.iou.at(static_cast<size_t>(alt.best)) > score) emit escalationReady(alt);
 }
 
 InferenceThread::InferenceThread(QObject* parent) : QObject(parent), m_worker(new InferenceWorker) {
