@@ -17,12 +17,7 @@
 namespace supersam::ui {
 namespace {
 
-PromptSet point(float x, float y) {
-  PromptSet p;
-  p.points.push_back({x, y});
-  p.labels.push_back(1);
-  return p;
-}
+using test::onePoint;
 
 TEST(StudioCache, APreEncodedImageOpensWithoutTheEncoderAndAChangedFileMisses) {
   const std::string dir = test::tempDir("ui-cache-engine");
@@ -35,7 +30,7 @@ TEST(StudioCache, APreEncodedImageOpensWithoutTheEncoderAndAChangedFileMisses) {
   const auto cfg = a.space().largest();
   a.setImage(test::toRgb(test::syntheticImage()), image.toStdString());
   EXPECT_FALSE(a.loadCached(cfg));
-  const PredictionResult encoded = a.run(cfg, point(75, 50), false);
+  const PredictionResult encoded = a.run(cfg, onePoint(75, 50), false);
   EXPECT_EQ(encoded.encodedFromBlock, 0);
   a.storeCurrent();
   EXPECT_EQ(infer::EmbeddingCache(cacheDir, 64 << 20).entryCount(), 1);
@@ -46,13 +41,13 @@ TEST(StudioCache, APreEncodedImageOpensWithoutTheEncoderAndAChangedFileMisses) {
   b.setEmbeddingCache(cacheDir, 64 << 20);
   b.setImage(test::toRgb(test::syntheticImage()), image.toStdString());
   ASSERT_TRUE(b.loadCached(cfg));
-  const PredictionResult cached = b.run(cfg, point(75, 50), false);
+  const PredictionResult cached = b.run(cfg, onePoint(75, 50), false);
   EXPECT_EQ(cached.encodedFromBlock, -1);
   EXPECT_EQ(cached.masks.at(0).data, encoded.masks.at(0).data);
   EXPECT_EQ(cached.iou, encoded.iou);
   // Another subnet of the same image is not in the cache: it is encoded.
   EXPECT_FALSE(b.loadCached(b.space().smallest()));
-  EXPECT_GE(b.run(b.space().smallest(), point(75, 50), false).encodedFromBlock, 0);
+  EXPECT_GE(b.run(b.space().smallest(), onePoint(75, 50), false).encodedFromBlock, 0);
 
   // The file changes (same name, other pixels): never the old embedding.
   QImage changed = test::syntheticImage();
@@ -63,7 +58,7 @@ TEST(StudioCache, APreEncodedImageOpensWithoutTheEncoderAndAChangedFileMisses) {
   c.setEmbeddingCache(cacheDir, 64 << 20);
   c.setImage(test::toRgb(changed), image.toStdString());
   EXPECT_FALSE(c.loadCached(cfg));
-  EXPECT_EQ(c.run(cfg, point(75, 50), false).encodedFromBlock, 0);
+  EXPECT_EQ(c.run(cfg, onePoint(75, 50), false).encodedFromBlock, 0);
 }
 
 TEST(StudioCache, TheOpenFolderIsPreEncodedAndItsImagesOpenFromTheCache) {

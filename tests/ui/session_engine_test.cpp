@@ -17,12 +17,7 @@
 namespace supersam::ui {
 namespace {
 
-PromptSet onePoint(float x, float y) {
-  PromptSet p;
-  p.points.push_back({x, y});
-  p.labels.push_back(1);
-  return p;
-}
+using test::onePoint;
 
 TEST(SessionEngine, LoadsTheTinyCheckpointWithItsArchBeside) {
   SessionEngine e;

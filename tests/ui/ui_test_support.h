@@ -40,6 +40,14 @@ inline ui::ImageRgb toRgb(const QImage& in) {
   return out;
 }
 
+// One foreground point at (x, y), image pixels.
+inline ui::PromptSet onePoint(float x, float y) {
+  ui::PromptSet p;
+  p.points.push_back({x, y});
+  p.labels.push_back(1);
+  return p;
+}
+
 // Processes events until pred() holds or ms pass.
 template <typename Pred>
 bool waitUntil(Pred pred, int ms = 20000) {
