@@ -69,6 +69,11 @@ TEST_F(JobsTest, SearchDialogOffersOpenTunerAndWidthsAndReportsAMissingPython) {
   EXPECT_EQ(d->value("widths").toString(), "enum");
   d->setValue("backend", "opentuner");
   ASSERT_EQ(d->value("backend").toString(), "opentuner") << "the backend list lacks opentuner";
+  // A latency budget in this machine's predicted milliseconds (the latency table) or measured ones.
+  EXPECT_EQ(d->value("latency").toString(), "measured");
+  d->setValue("latency", "predicted");
+  EXPECT_EQ(d->value("latency").toString(), "predicted");
+  d->setValue("latency", "measured");
   d->setValue("python", dir + "/no-such-python");
   d->setValue("dataset", dsbSpec(2));
   d->setValue("db", dir + "/opentuner.sqlite");

@@ -228,6 +228,9 @@ class SearchForm : public FormBase {
     h.addDouble(field::kMaxParams, tr("Max parameters (M, 0 = none)"), 0, 1e5, 0, 3);
     h.addDouble(field::kMaxGmacs, tr("Max GMACs (0 = none)"), 0, 1e6, 0, 3);
     h.addDouble(field::kMaxLatency, tr("Max encoder latency (ms, 0 = none)"), 0, 1e7, 0, 1);
+    // predicted: this machine's latency table (measured once, then cached) prunes subnets without running them;
+    // measured: each evaluated subnet is run (the default, as the CLI's).
+    h.addChoice(field::kLatencyKind, tr("Latency budget"), {"measured", "predicted"});
     h.addChoice(field::kPrompt, tr("Prompts"), {"box", "point"});
     h.addChoice(field::kMetric, tr("mIoU"), {"oracle", "ranked", "single"});
     h.addInt(field::kImages, tr("Images per dataset"), 1, 100000, 4);
@@ -254,6 +257,7 @@ class SearchForm : public FormBase {
     p.maxParamsM = h.value(field::kMaxParams).toDouble();
     p.maxGmacs = h.value(field::kMaxGmacs).toDouble();
     p.maxLatencyMs = h.value(field::kMaxLatency).toDouble();
+    p.latency = str(h, field::kLatencyKind);
     p.prompt = str(h, field::kPrompt);
     p.metric = str(h, field::kMetric);
     p.maxImages = h.value(field::kImages).toInt();

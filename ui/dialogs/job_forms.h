@@ -53,6 +53,7 @@ inline constexpr const char* kSeconds = "seconds";
 inline constexpr const char* kMaxParams = "max_params";
 inline constexpr const char* kMaxGmacs = "max_gmacs";
 inline constexpr const char* kMaxLatency = "max_latency_ms";
+inline constexpr const char* kLatencyKind = "latency";
 inline constexpr const char* kMetric = "metric";
 }  // namespace field
 

@@ -182,6 +182,7 @@ std::string search(const SearchParams& p, const JobSink& sink) {
   if (p.maxParamsM > 0) s.constraints.maxParams = p.maxParamsM * 1e6;
   if (p.maxGmacs > 0) s.constraints.maxMacs = p.maxGmacs * 1e9;
   if (p.maxLatencyMs > 0) s.constraints.maxLatencyMs = p.maxLatencyMs;
+  s.latency = p.latency;
   s.maxEvaluations = p.budget;
   s.maxSeconds = p.seconds;
   s.backend = p.backend;

@@ -87,7 +87,8 @@ struct SearchParams {
   double seconds = 0;         // 0 = no time budget
   double maxParamsM = 0;      // 0 = no budget
   double maxGmacs = 0;
-  double maxLatencyMs = 0;    // > 0: every subnet's encoder latency is measured (this machine) and budgeted
+  double maxLatencyMs = 0;    // > 0: every subnet's encoder latency is budgeted (this machine)
+  std::string latency = "measured";  // measured (each subnet run) or predicted (the latency table, no run)
   std::string prompt = "box";
   long long maxImages = 4;
   long long maxObjects = 8;
