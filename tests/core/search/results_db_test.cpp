@@ -1,5 +1,6 @@
 #include "core/search/results_db.h"
 
+#include <cstdio>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -103,8 +104,11 @@ TEST(ResultsDb, RunKilledMidwayResumesWithoutLossOrRepeat) {
       };
       auto t = makeTechnique("native");
       runSearch(slow, *t, o, {}, {}, &store);
-    } catch (...) {
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "child: %s\n", e.what());  // shown with the parent's failure
       ::_exit(3);
+    } catch (...) {
+      ::_exit(4);
     }
     ::_exit(0);
   }
@@ -127,7 +131,9 @@ TEST(ResultsDb, RunKilledMidwayResumesWithoutLossOrRepeat) {
   ::kill(pid, SIGKILL);
   int status = 0;
   ::waitpid(pid, &status, 0);
-  ASSERT_TRUE(WIFSIGNALED(status)) << "the child finished before it was killed";
+  ASSERT_TRUE(WIFSIGNALED(status)) << "the child finished before it was killed (exit status "
+                                    << (WIFEXITED(status) ? WEXITSTATUS(status) : -1) << ", " << saved
+                                    << " results seen): 3 = an exception, printed above";
 
   ResultsDb db(path);
   const int64_t before = db.count(protocol);
